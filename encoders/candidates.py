@@ -1,0 +1,181 @@
+"""Candidate phrases of one text: spaCy noun chunks, entities, given categories and tags.
+
+Each phrase is cleaned (leading determiners, pronouns, numbers, pack sizes and evaluative
+words stripped), its head noun lemmatised, filtered for generic content
+(encoders.canonical.is_generic) and keyed with encoders.canonical.canonical_key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from encoders.canonical import (
+    ALIASES,
+    ALIAS_NAMES,
+    GENERIC_MODIFIERS,
+    UNITS,
+    canonical_key,
+    display_name,
+    is_generic,
+    is_numberish,
+    slugify,
+)
+
+MAX_PHRASE_WORDS = 4
+"""Longer noun chunks are not candidates themselves; their head compound is (see head_compound)."""
+ENTITY_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "NORP", "WORK_OF_ART", "EVENT", "LOC", "FAC", "PRODUCT", "LANGUAGE"}
+)
+SOURCE_PRIORITY = {"category": 0, "tag": 1, "entity": 2, "noun_chunk": 3, "review": 4, "llm": 5}
+"""When one key comes from several sources, the lowest number names its provenance."""
+
+_LEAD_POS = frozenset({"DET", "PRON", "NUM", "PUNCT", "CCONJ", "ADP", "PART", "SYM", "AUX", "INTJ"})
+_TRAIL_POS = frozenset({"PUNCT", "PART", "CCONJ", "ADP", "DET", "SYM"})
+_LABEL_SPLIT = re.compile(r"\s*(?:>|\||/|›|»|;|,)\s*")
+_AMP_SPLIT = re.compile(r"\s*&\s*|\s+and\s+")
+
+
+@dataclass
+class Candidate:
+    """One distinct concept candidate of a text, with what ranking needs to know about it."""
+
+    key: str
+    name: str
+    source: str
+    count: int = 1
+    first_pos: float = 1.0
+    in_title: bool = False
+    sources: set[str] = field(default_factory=set)
+    specificity: float = 1.0
+    """For category levels: 1.0 for the leaf of a path, down to 0.0 for its root."""
+
+
+def _is_function_stop(token) -> bool:
+    """A stop word that is not a content word ("back" in "back pain" stays)."""
+    return token.is_stop and token.pos_ not in ("NOUN", "PROPN", "ADJ")
+
+
+def _clean_span(tokens) -> list:
+    """Strip leading and trailing tokens that are not part of a concept."""
+    toks = list(tokens)
+    prev_number = False
+    while toks:
+        t = toks[0]
+        low = t.lower_
+        number = t.like_num or is_numberish(low)
+        unit_after_number = prev_number and low in UNITS
+        if t.pos_ in _LEAD_POS or number or unit_after_number or low in GENERIC_MODIFIERS or _is_function_stop(t):
+            prev_number = number or (prev_number and low in ("-", "x"))
+            toks.pop(0)
+            continue
+        break
+    while toks and (toks[-1].pos_ in _TRAIL_POS or _is_function_stop(toks[-1]) or toks[-1].lower_ in ("-", "'s")):
+        toks.pop()
+    return toks
+
+
+def _n_words(toks) -> int:
+    return sum(1 for t in toks if not t.is_punct) - sum(1 for t in toks[:-1] if not t.whitespace_ and not t.is_punct)
+
+
+def head_compound(tokens) -> list:
+    """The head noun with the compound nouns right before it ("modal jazz album" -> "jazz album")."""
+    toks = list(tokens)
+    if not toks:
+        return []
+    i = len(toks) - 1
+    while i > 0 and (toks[i - 1].dep_ == "compound" or toks[i - 1].pos_ in ("NOUN", "PROPN")):
+        i -= 1
+    return toks[i:]
+
+
+def phrase_from_tokens(tokens) -> tuple[str, str] | None:
+    """(key, name) of a cleaned token run, head noun lemmatised; None when generic or too long."""
+    toks = _clean_span(tokens)
+    if not toks or _n_words(toks) > MAX_PHRASE_WORDS:
+        return None
+    if all(t.pos_ in ("PRON", "DET") for t in toks):
+        return None
+    words = [t.lower_ for t in toks]
+    if is_generic(words):
+        return None
+    doc = toks[0].doc
+    last = toks[-1]
+    head = last.lemma_ if last.tag_ == "NNS" and last.lemma_ else last.text
+    surface = doc.text[toks[0].idx : last.idx] + head
+    key = canonical_key(surface)
+    if not key or len(key) < 2:
+        return None
+    proper = any(t.pos_ == "PROPN" for t in toks) and not surface.isupper()
+    name = display_name(key, surface if proper else surface.lower())
+    return key, name
+
+
+def split_label(label: str) -> list[tuple[str, float]]:
+    """A category path or "A & B" label -> (part, specificity) pairs, the leaf level scoring 1.0.
+
+    "Books > Sci-Fi & Fantasy" -> [("Books", 0.0), ("Sci-Fi", 1.0), ("Fantasy", 1.0)].
+    """
+    levels = [lv.strip() for lv in _LABEL_SPLIT.split(label or "") if lv.strip()]
+    parts: list[tuple[str, float]] = []
+    for depth, level in enumerate(levels):
+        spec = 1.0 if len(levels) == 1 else depth / (len(levels) - 1)
+        if slugify(level) in ALIASES or slugify(level) in ALIAS_NAMES:
+            parts.append((level, spec))
+            continue
+        parts.extend((p.strip(), spec) for p in _AMP_SPLIT.split(level) if p.strip())
+    return parts
+
+
+def add_candidate(
+    found: dict[str, Candidate], key: str, name: str, source: str, pos: float, in_title: bool, specificity: float = 1.0
+) -> None:
+    """Record one occurrence of a phrase in found (key -> Candidate)."""
+    cand = found.get(key)
+    if cand is None:
+        found[key] = Candidate(key, name, source, 1, pos, in_title, {source}, specificity)
+        return
+    cand.specificity = max(cand.specificity, specificity)
+    cand.count += 1
+    cand.in_title = cand.in_title or in_title
+    cand.sources.add(source)
+    if SOURCE_PRIORITY[source] < SOURCE_PRIORITY[cand.source]:
+        cand.source = source
+        cand.name = name
+
+
+def doc_candidates(
+    doc, title_chars: int, source: str = "noun_chunk", use_entities: bool = False, exclude: str = ""
+) -> dict[str, Candidate]:
+    """Candidates from a parsed doc: noun chunks, their head compounds, entities when parsed.
+
+    exclude: a key never returned (the item's own title: a name, not an interest).
+    """
+    found: dict[str, Candidate] = {}
+    n = max(len(doc.text), 1)
+    spans: list[tuple[object, str]] = [(c, source) for c in doc.noun_chunks]
+    if use_entities and doc.has_annotation("ENT_IOB"):
+        spans += [(e, "entity") for e in doc.ents if e.label_ in ENTITY_LABELS]
+    for span, src in spans:
+        head = head_compound(span)
+        variants = [span] if len(head) == len(span) else [span, head]
+        for tokens in variants:
+            phrase = phrase_from_tokens(tokens)
+            if phrase is None or phrase[0] == exclude:
+                continue
+            add_candidate(found, phrase[0], phrase[1], src, span.start_char / n, span.start_char < title_chars)
+    return found
+
+
+def label_candidates(
+    labels: Iterable[tuple[str, float, str]], label_phrases: dict[str, tuple[str, str] | None]
+) -> dict[str, Candidate]:
+    """Candidates from (label part, specificity, source) triples, using precomputed part -> (key, name)."""
+    found: dict[str, Candidate] = {}
+    for part, spec, src in labels:
+        phrase = label_phrases.get(part)
+        if phrase is not None:
+            add_candidate(found, phrase[0], phrase[1], src, 0.0, False, spec)
+    return found

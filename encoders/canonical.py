@@ -1,0 +1,137 @@
+"""Canonical concept keys and the generic-phrase filter.
+
+A concept key is a deterministic slug of a phrase: NFKD-folded to ASCII, lower case,
+"&" -> "and", possessive "'s" dropped, every run of other characters -> "-". The head noun
+is lemmatised by the caller (spaCy) so "movies" and "movie" share the key "movie". A small
+alias table maps common abbreviations onto one key ("sci-fi" -> "science-fiction").
+Keys depend only on the phrase, never on run order or on other items.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ALIASES: dict[str, str] = {
+    "sci-fi": "science-fiction",
+    "scifi": "science-fiction",
+    "sf-novel": "science-fiction-novel",
+    "sci-fi-novel": "science-fiction-novel",
+    "sci-fi-film": "science-fiction-film",
+    "sci-fi-movie": "science-fiction-movie",
+    "ya": "young-adult",
+    "ya-fiction": "young-adult-fiction",
+    "rom-com": "romantic-comedy",
+    "romcom": "romantic-comedy",
+    "ww2": "world-war-ii",
+    "wwii": "world-war-ii",
+    "world-war-2": "world-war-ii",
+    "second-world-war": "world-war-ii",
+    "ww1": "world-war-i",
+    "wwi": "world-war-i",
+    "first-world-war": "world-war-i",
+    "world-war-1": "world-war-i",
+    "hiphop": "hip-hop",
+    "rock-n-roll": "rock-and-roll",
+    "r-and-b": "rnb",
+    "randb": "rnb",
+    "bbq": "barbecue",
+    "barbeque": "barbecue",
+}
+"""Surface slug -> canonical slug for spellings that embeddings alone do not merge reliably."""
+
+ALIAS_NAMES: dict[str, str] = {
+    "science-fiction": "science fiction",
+    "science-fiction-novel": "science fiction novel",
+    "science-fiction-film": "science fiction film",
+    "science-fiction-movie": "science fiction movie",
+    "young-adult": "young adult",
+    "young-adult-fiction": "young adult fiction",
+    "romantic-comedy": "romantic comedy",
+    "world-war-ii": "World War II",
+    "world-war-i": "World War I",
+    "hip-hop": "hip hop",
+    "rock-and-roll": "rock and roll",
+    "rnb": "R&B",
+    "barbecue": "barbecue",
+}
+"""Display names for alias targets."""
+
+GENERIC_WORDS = frozenset(
+    """
+    thing things stuff product item book books one ones lot lots way ways time times bit kind sort type
+    everything something anything nothing someone anyone everyone use quality price value purchase
+    order review reviews star stars fan fans reader readers author writer buyer customer seller
+    day days year years week month people person guy man woman part piece end beginning
+    page pages chapter chapters copy edition version volume title series set pack package box
+    size color colour amount number list example fact reason point place case world life job
+    work result idea word words question problem side area lot deal experience feature features
+    gift present money dollar dollars hour hours minute minutes second seconds
+    """.split()
+)
+"""A phrase is dropped when all its content words are in this list ("this book", "great product")."""
+
+GENERIC_MODIFIERS = frozenset(
+    """
+    great good best better perfect nice excellent amazing awesome wonderful fantastic favorite
+    favourite new other many much own several various whole entire real very really lovely
+    terrible bad worst poor fine overall certain such same different same main few more most
+    last next first single double full high low top little quite lot lots
+    """.split()
+)
+"""Leading evaluative or quantifying modifiers stripped from phrases ("great recipes" -> "recipes")."""
+
+UNITS = frozenset(
+    """
+    oz ounce ounces fl lb lbs pound pounds g gram grams kg kilogram kilograms mg ml milliliter
+    milliliters l liter liters litre litres gal gallon gallons qt quart quarts pt pint pints cup cups
+    tbsp tsp inch inches in cm mm m meter meters ft foot feet yd pack packs count ct pc pcs pieces
+    piece dozen pair pairs set sets x mins min hr hrs sec w watt watts v volt volts mah gb tb mb
+    """.split()
+)
+"""Unit and pack-size words; phrases made only of numbers and units are dropped."""
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+_NUMBERISH = re.compile(r"^[\d.,/x%-]+$")
+
+
+def slugify(text: str) -> str:
+    """Deterministic slug of a phrase (no lemmatisation, no aliases)."""
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    s = s.replace("&", " and ")
+    s = _POSSESSIVE.sub("", s)
+    return _NON_ALNUM.sub("-", s).strip("-")
+
+
+def canonical_key(phrase: str) -> str:
+    """slugify + alias table: the key under which a (lemmatised) phrase is stored."""
+    slug = slugify(phrase)
+    return ALIASES.get(slug, slug)
+
+
+def display_name(key: str, surface: str) -> str:
+    """The display name of a key: the alias target's name, else the cleaned surface phrase."""
+    if key in ALIAS_NAMES:
+        return ALIAS_NAMES[key]
+    return " ".join(surface.split())
+
+
+def is_numberish(word: str) -> bool:
+    """True for numbers, sizes and pack counts such as "12", "3.5", "2x", "50%", "4-pack"."""
+    w = word.lower()
+    if _NUMBERISH.match(w):
+        return True
+    head = re.match(r"^\d[\d.,]*[- ]?([a-z]+)$", w)
+    return bool(head and head.group(1) in UNITS)
+
+
+def is_generic(words: list[str]) -> bool:
+    """True when a phrase (lower-cased words) carries no concept: empty, numbers, units, generic nouns."""
+    content = [w for w in words if w not in GENERIC_MODIFIERS and w not in ("-", "'s", "and", "of")]
+    if not content:
+        return True
+    if all(w in GENERIC_WORDS or w in UNITS or is_numberish(w) for w in content):
+        return True
+    letters = sum(c.isalpha() for w in content for c in w)
+    return letters < 2

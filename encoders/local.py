@@ -1,0 +1,182 @@
+"""The local extractor: spaCy candidates ranked and diversified with MiniLM. The default.
+
+Per batch of items: one nlp.pipe call (ner disabled unless use_entities), one MiniLM call for
+the item texts, one MiniLM call for the phrases not yet in the phrase -> vector cache
+(phrases recur across items, so the cache saves most phrase encodes on a real catalogue).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from encoders.canonical import canonical_key
+from encoders.candidates import Candidate, doc_candidates, label_candidates, phrase_from_tokens, split_label
+from encoders.nlp import load_spacy
+from encoders.ranking import mmr, relevance, to_weight
+from encoders.text_encoder import get_text_encoder
+from encoders.textclean import clean_text, looks_english
+from encoders.types import ExtractedConcept, ItemText
+
+
+class LocalExtractor:
+    """ConceptExtractor built on the local spaCy pipeline and all-MiniLM-L6-v2.
+
+    max_concepts / max_review_concepts: list lengths; use_entities: also run spaCy NER
+    (about 1.5x slower spaCy, measured little gain since noun chunks cover most entities);
+    min_relevance / review_min_relevance: candidates less similar to their text are dropped
+    (reviews use a higher bar so that "great product, fast shipping" yields nothing);
+    lam: MMR trade-off between relevance (1.0) and diversity (0.0).
+    """
+
+    def __init__(
+        self,
+        max_concepts: int = 8,
+        max_review_concepts: int = 5,
+        use_entities: bool = False,
+        min_relevance: float = 0.2,
+        review_min_relevance: float = 0.35,
+        lam: float = 0.7,
+        batch_size: int = 256,
+        spacy_batch_size: int = 64,
+        phrase_cache_size: int = 200_000,
+    ) -> None:
+        self.max_concepts = max_concepts
+        self.max_review_concepts = max_review_concepts
+        self.use_entities = use_entities
+        self.min_relevance = min_relevance
+        self.review_min_relevance = review_min_relevance
+        self.lam = lam
+        self.batch_size = batch_size
+        self.spacy_batch_size = spacy_batch_size
+        self.phrase_cache_size = phrase_cache_size
+        self._phrase_vecs: dict[str, np.ndarray] = {}
+        self._label_phrases: dict[str, tuple[str, str] | None] = {}
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Any texts -> (n, 384) L2-normalised vectors, after HTML stripping and truncation."""
+        return get_text_encoder().encode([clean_text(t) for t in texts], show_progress=show_progress)
+
+    def clear_cache(self) -> None:
+        """Forget cached phrase vectors and label parses."""
+        self._phrase_vecs.clear()
+        self._label_phrases.clear()
+
+    def extract_items(self, items: Sequence[ItemText], show_progress: bool = False) -> list[list[ExtractedConcept]]:
+        """Top max_concepts concepts per item, best first."""
+        out: list[list[ExtractedConcept]] = []
+        with tqdm(total=len(items), desc="extract items", unit="item", disable=not show_progress) as bar:
+            for start in range(0, len(items), self.batch_size):
+                chunk = items[start : start + self.batch_size]
+                out.extend(self._extract_item_batch(chunk))
+                bar.update(len(chunk))
+        return out
+
+    def extract_reviews(self, texts: Sequence[str], show_progress: bool = False) -> list[list[ExtractedConcept]]:
+        """Up to max_review_concepts interest points per review (source "review"); [] when empty or generic."""
+        out: list[list[ExtractedConcept]] = []
+        with tqdm(total=len(texts), desc="extract reviews", unit="text", disable=not show_progress) as bar:
+            for start in range(0, len(texts), self.batch_size):
+                chunk = [clean_text(t) for t in texts[start : start + self.batch_size]]
+                cands = self._text_candidates(chunk, [0] * len(chunk), source="review")
+                out.extend(
+                    self._rank(chunk, cands, self.max_review_concepts, self.review_min_relevance, review=True)
+                )
+                bar.update(len(chunk))
+        return out
+
+    def _extract_item_batch(self, items: Sequence[ItemText]) -> list[list[ExtractedConcept]]:
+        titles = [clean_text(it.title, 300) for it in items]
+        texts = [f"{t}. {clean_text(it.description)}".strip(". ") if it.description else t for t, it in zip(titles, items)]
+        cands = self._text_candidates(texts, [len(t) + 1 for t in titles], exclude=[canonical_key(t) for t in titles])
+        label_cands = self._item_label_candidates(items)
+        merged: list[dict[str, Candidate]] = []
+        for found, labels in zip(cands, label_cands):
+            for key, lab in labels.items():
+                if key in found:
+                    found[key].sources |= lab.sources
+                    found[key].source = lab.source
+                    found[key].count += lab.count
+                    found[key].specificity = lab.specificity
+                else:
+                    found[key] = lab
+            merged.append(found)
+        doc_texts = [
+            t if t and looks_english(t) else ", ".join(c.name for c in sorted(m.values(), key=lambda c: c.key))
+            for t, m in zip(texts, merged)
+        ]
+        return self._rank(doc_texts, merged, self.max_concepts, self.min_relevance)
+
+    def _text_candidates(
+        self, texts: list[str], title_chars: list[int], source: str = "noun_chunk", exclude: list[str] | None = None
+    ) -> list[dict[str, Candidate]]:
+        """Parse the English texts in one nlp.pipe call; candidates per text ({} for others)."""
+        nlp = load_spacy()
+        disable = [] if self.use_entities else ["ner"]
+        todo = [i for i, t in enumerate(texts) if t and looks_english(t)]
+        result: list[dict[str, Candidate]] = [{} for _ in texts]
+        docs = nlp.pipe((texts[i] for i in todo), batch_size=self.spacy_batch_size, disable=disable)
+        for i, doc in zip(todo, docs):
+            result[i] = doc_candidates(
+                doc, title_chars[i], source=source, use_entities=self.use_entities,
+                exclude=exclude[i] if exclude else "",
+            )
+        return result
+
+    def _item_label_candidates(self, items: Sequence[ItemText]) -> list[dict[str, Candidate]]:
+        """Category and tag candidates; new label parts are parsed in one tagger-only pipe call."""
+        per_item = [
+            [(p, spec, "category") for c in it.categories for p, spec in split_label(clean_text(c, 200))]
+            + [(p, spec, "tag") for t in it.tags for p, spec in split_label(clean_text(t, 200))]
+            for it in items
+        ]
+        new = sorted({p for labels in per_item for p, _, _ in labels if p not in self._label_phrases})
+        if new:
+            nlp = load_spacy()
+            docs = nlp.pipe((p.lower() for p in new), batch_size=256, disable=["parser", "ner"])
+            for part, doc in zip(new, docs):
+                self._label_phrases[part] = phrase_from_tokens(doc)
+        return [label_candidates(labels, self._label_phrases) for labels in per_item]
+
+    def _vectors(self, names: list[str]) -> np.ndarray:
+        """Phrase vectors through the cache; all uncached phrases in one encode call."""
+        missing = sorted({n.lower() for n in names} - self._phrase_vecs.keys())
+        if missing:
+            if len(self._phrase_vecs) + len(missing) > self.phrase_cache_size:
+                self._phrase_vecs.clear()
+            vecs = get_text_encoder().encode(missing)
+            self._phrase_vecs.update(zip(missing, vecs))
+        if not names:
+            return np.zeros((0, get_text_encoder().dim), dtype=np.float32)
+        return np.stack([self._phrase_vecs[n.lower()] for n in names])
+
+    def _rank(
+        self, texts: list[str], cands: list[dict[str, Candidate]], k: int, min_rel: float, review: bool = False
+    ) -> list[list[ExtractedConcept]]:
+        has = [i for i, c in enumerate(cands) if c and texts[i]]
+        doc_vecs = get_text_encoder().encode([texts[i] for i in has]) if has else None
+        all_names = [c.name for i in has for c in sorted(cands[i].values(), key=lambda c: c.key)]
+        all_vecs = self._vectors(all_names)
+        out: list[list[ExtractedConcept]] = [[] for _ in texts]
+        offset = 0
+        for row, i in enumerate(has):
+            ordered = sorted(cands[i].values(), key=lambda c: c.key)
+            vecs = all_vecs[offset : offset + len(ordered)]
+            offset += len(ordered)
+            rel = relevance(
+                doc_vecs[row], vecs, [c.source for c in ordered], [c.count for c in ordered],
+                [c.in_title for c in ordered], [c.specificity for c in ordered],
+            )
+            picked = mmr(rel, vecs, k, self.lam, min_rel)
+            out[i] = [
+                ExtractedConcept(
+                    ordered[j].key, ordered[j].name, to_weight(float(rel[j])),
+                    "review" if review else ordered[j].source,
+                )
+                for j in picked
+            ]
+        return out
+
+

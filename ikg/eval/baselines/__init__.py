@@ -1,0 +1,38 @@
+"""Built-in baselines, each a Recommender with a small validation grid (see `default_methods`)."""
+
+from __future__ import annotations
+
+from ikg.eval.base import Method
+from ikg.eval.baselines.itemknn import ItemKNN, asymmetric_cosine
+from ikg.eval.baselines.lightgcn import LightGCNRecommender
+from ikg.eval.baselines.popularity import Popularity
+from ikg.eval.baselines.rp3beta import RP3beta, rp3beta_scores, rp3beta_similarity
+from ikg.eval.baselines.text import TextSimilarity
+
+BASELINES = ("popularity", "item-knn", "rp3beta", "lightgcn", "text")
+
+
+def default_methods(names: tuple[str, ...] | list[str] = BASELINES, seed: int = 0,
+                    lightgcn_epochs: tuple[int, ...] = (10, 30), text_encode=None) -> list[Method]:
+    """The baselines with their validation grids (small on purpose: a few fits each)."""
+    grids = {
+        "popularity": Method("popularity", Popularity, [{"recent_share": s} for s in (1.0, 0.25)]),
+        "item-knn": Method("item-knn", ItemKNN, [
+            {"alpha": a, "shrink": h, "neighbors": n}
+            for a in (0.5, 0.75, 0.9) for h in (0.0, 20.0) for n in (100, None)]),
+        "rp3beta": Method("rp3beta", RP3beta, [
+            {"alpha": a, "beta": b, "neighbors": n}
+            for a in (0.75, 1.0) for b in (0.0, 0.3, 0.6) for n in (200, None)]),
+        "lightgcn": Method("lightgcn", LightGCNRecommender, [
+            {"epochs": e, "layers": 3, "dim": 64, "seed": seed} for e in lightgcn_epochs]),
+        "text": Method("text", lambda **kw: TextSimilarity(encode=text_encode, **kw),
+                       [{"user": u} for u in ("mean", "recent", "last")]),
+    }
+    unknown = set(names) - set(grids)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {BASELINES}")
+    return [grids[n] for n in names]
+
+
+__all__ = ["BASELINES", "ItemKNN", "LightGCNRecommender", "Popularity", "RP3beta", "TextSimilarity",
+           "asymmetric_cosine", "default_methods", "rp3beta_scores", "rp3beta_similarity"]

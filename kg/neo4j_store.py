@@ -1,0 +1,321 @@
+"""The graph store on a Neo4j 5.x server, over Bolt with the official driver.
+
+Writes are batched `UNWIND $rows ... MERGE` statements with parameters only; labels,
+relationship types and property names are interpolated solely from `kg.schema`, never from
+user strings. One call is one transaction: a batch is validated first and written whole or
+not at all. Reads run in read transactions. `cypher/schema.cypher` (constraints, lookup
+and vector indexes) is applied idempotently on open.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cypher import schema_statements
+from kg.schema import (
+    EDGE_TYPES,
+    NODE_TYPES,
+    VECTOR,
+    BatchError,
+    edge_type,
+    node_type,
+    validate_edges,
+    validate_nodes,
+)
+from kg.store import Direction, GraphSnapshot, GraphStore, Neighbour
+
+log = logging.getLogger(__name__)
+
+CHUNK = 10_000
+"""Rows per UNWIND statement; a whole batch still commits in one transaction."""
+
+_META_LABEL = "IkgMeta"
+
+
+@dataclass(frozen=True)
+class Neo4jConfig:
+    """Where the server is. `from_env` reads NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE."""
+
+    uri: str = "bolt://localhost:7687"
+    user: str = "neo4j"
+    password: str = field(default="", repr=False)
+    database: str = "neo4j"
+
+    @classmethod
+    def from_env(cls) -> "Neo4jConfig | None":
+        uri = os.environ.get("NEO4J_URI")
+        if not uri:
+            return None
+        return cls(uri, os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""),
+                   os.environ.get("NEO4J_DATABASE", "neo4j"))
+
+
+def _vector_props(label: str) -> list[str]:
+    return [p for p, kind in node_type(label).properties.items() if kind == VECTOR]
+
+
+def _chunks(rows: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def _missing_query(nt) -> str:
+    """A query returning one key of `$keys` that has no node of type `nt`, if any."""
+    return (f"UNWIND $keys AS k WITH k WHERE NOT EXISTS {{ MATCH (:`{nt.label}` {{`{nt.key}`: k}}) }} "
+            "RETURN k LIMIT 1")
+
+
+def _plain(value: Any) -> Any:
+    """Neo4j values -> plain Python (lists stay lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Neo4jStore(GraphStore):
+    """A GraphStore backed by a Neo4j 5.x database."""
+
+    def __init__(self, config: Neo4jConfig, apply_schema: bool = True) -> None:
+        from neo4j import GraphDatabase
+
+        self.config = config
+        self._driver = GraphDatabase.driver(config.uri, auth=(config.user, config.password))
+        try:
+            self._driver.verify_connectivity()
+        except Exception as exc:
+            self._driver.close()
+            raise ConnectionError(
+                f"cannot reach Neo4j at {config.uri} as user {config.user!r}: {type(exc).__name__}: {exc}. "
+                "Check NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD, or start a local server with "
+                "`python -m ikg.neo4j_local start`."
+            ) from None
+        if apply_schema:
+            self.apply_schema()
+
+    def apply_schema(self) -> None:
+        """Create constraints and indexes of cypher/schema.cypher when missing."""
+        with self._session() as session:
+            for statement in schema_statements():
+                session.run(statement).consume()
+
+    def _session(self):
+        return self._driver.session(database=self.config.database)
+
+    def _write(self, work, *args):
+        with self._session() as session:
+            return session.execute_write(work, *args)
+
+    def _read(self, query: str, **params) -> list:
+        with self._session() as session:
+            return session.execute_read(lambda tx: list(tx.run(query, **params)))
+
+    # ---- writes -------------------------------------------------------------------------
+    def upsert_nodes(self, label: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        nt = node_type(label)
+        clean = validate_nodes(label, list(rows))
+        payload = [{"k": row.pop(nt.key), "p": row} for row in clean]
+        query = f"UNWIND $rows AS row MERGE (n:`{nt.label}` {{`{nt.key}`: row.k}}) SET n += row.p"
+
+        def work(tx):
+            for chunk in _chunks(payload):
+                tx.run(query, rows=chunk).consume()
+
+        if payload:
+            self._write(work)
+        return len(payload)
+
+    def upsert_edges(self, rel: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        et = edge_type(rel)
+        src_t, dst_t = node_type(et.source), node_type(et.target)
+        clean = validate_edges(rel, list(rows))
+        payload = [{"s": row.pop("src"), "d": row.pop("dst"), "p": row} for row in clean]
+        merge_q = (f"UNWIND $rows AS row MATCH (a:`{src_t.label}` {{`{src_t.key}`: row.s}}) "
+                   f"MATCH (b:`{dst_t.label}` {{`{dst_t.key}`: row.d}}) "
+                   f"MERGE (a)-[r:`{et.type}`]->(b) SET r += row.p")
+
+        def work(tx):
+            for end, nt in (("s", src_t), ("d", dst_t)):
+                keys = sorted({row[end] for row in payload})
+                record = tx.run(_missing_query(nt), keys=keys).single()
+                if record is not None:
+                    index = next(i for i, row in enumerate(payload) if row[end] == record["k"])
+                    raise BatchError(f"{rel} batch", index, f"{nt.label} {record['k']!r} does not exist",
+                                     f"upsert the {nt.label} nodes before their edges")
+            for chunk in _chunks(payload):
+                tx.run(merge_q, rows=chunk).consume()
+
+        if payload:
+            self._write(work)
+        return len(payload)
+
+    def delete_edges(self, rel: str, pairs: Iterable[tuple[str, str]]) -> int:
+        et = edge_type(rel)
+        src_t, dst_t = node_type(et.source), node_type(et.target)
+        payload = [[s, d] for s, d in pairs]
+        query = (f"UNWIND $pairs AS p MATCH (a:`{src_t.label}` {{`{src_t.key}`: p[0]}})"
+                 f"-[r:`{et.type}`]->(b:`{dst_t.label}` {{`{dst_t.key}`: p[1]}}) DELETE r RETURN count(r) AS n")
+
+        def work(tx):
+            return sum(tx.run(query, pairs=chunk).single()["n"] for chunk in _chunks(payload))
+
+        return self._write(work) if payload else 0
+
+    def delete_nodes(self, label: str, keys: Iterable[str]) -> int:
+        nt = node_type(label)
+        payload = list(keys)
+        query = f"UNWIND $keys AS k MATCH (n:`{nt.label}` {{`{nt.key}`: k}}) DETACH DELETE n RETURN count(*) AS n"
+
+        def work(tx):
+            return sum(tx.run(query, keys=chunk).single()["n"] for chunk in _chunks(payload))
+
+        return self._write(work) if payload else 0
+
+    def delete_user(self, user_id: str) -> dict[str, int]:
+        """Remove the user and concepts left orphaned, in one transaction."""
+        query = (
+            "MATCH (u:User {id: $id}) "
+            "OPTIONAL MATCH (u)-[:INTERESTED_IN]->(c:Concept) "
+            "WITH u, collect(DISTINCT c) AS touched DETACH DELETE u "
+            "WITH touched UNWIND touched AS c "
+            "WITH c WHERE NOT EXISTS { MATCH ()-[:INTERESTED_IN|HAS_CONCEPT]->(c) } "
+            "DETACH DELETE c RETURN count(c) AS concepts"
+        )
+
+        def work(tx):
+            exists = tx.run("MATCH (u:User {id: $id}) RETURN count(u) AS n", id=user_id).single()["n"]
+            if not exists:
+                return {"User": 0, "Concept": 0}
+            record = tx.run(query, id=user_id).single()
+            return {"User": 1, "Concept": record["concepts"] if record else 0}
+
+        return self._write(work)
+
+    def write_vectors(
+        self, label: str, keys: Sequence[str], vectors: np.ndarray, prop: str = "embedding",
+        model_version: str | None = None,
+    ) -> int:
+        nt = node_type(label)
+        if nt.kind_of(prop) != VECTOR:
+            raise BatchError(f"{label} vectors", None, f"{prop!r} is not a vector property of {label}")
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(keys):
+            raise BatchError(f"{label} vectors", None,
+                             f"expected a matrix with {len(keys)} rows, got shape {vectors.shape}")
+        payload = [{"k": k, "v": v.tolist()} for k, v in zip(keys, vectors)]
+        version_clause = ", n.model_version = $version" if model_version is not None else ""
+        query = (f"UNWIND $rows AS row MATCH (n:`{nt.label}` {{`{nt.key}`: row.k}}) "
+                 f"SET n.`{prop}` = row.v{version_clause}")
+
+        def work(tx):
+            record = tx.run(_missing_query(nt), keys=list(keys)).single()
+            if record is not None:
+                raise BatchError(f"{label} vectors", list(keys).index(record["k"]),
+                                 f"{label} {record['k']!r} does not exist")
+            for chunk in _chunks(payload, 2_000):
+                tx.run(query, rows=chunk, version=model_version).consume()
+
+        if payload:
+            self._write(work)
+        return len(payload)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._write(lambda tx: tx.run(f"MERGE (m:`{_META_LABEL}` {{key: $key}}) SET m.value = $value",
+                                      key=key, value=str(value)).consume())
+
+    def clear(self) -> None:
+        with self._session() as session:
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+    def close(self) -> None:
+        self._driver.close()
+
+    # ---- reads --------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        records = self._read(f"MATCH (m:`{_META_LABEL}` {{key: $key}}) RETURN m.value AS v", key=key)
+        return records[0]["v"] if records else None
+
+    def get_nodes(self, label: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        nt = node_type(label)
+        query = (f"UNWIND $keys AS k MATCH (n:`{nt.label}` {{`{nt.key}`: k}}) "
+                 "RETURN k, [p IN keys(n) WHERE NOT p IN $skip | [p, n[p]]] AS props")
+        records = self._read(query, keys=list(keys), skip=[nt.key, *_vector_props(label)])
+        return {r["k"]: {p: _plain(v) for p, v in r["props"]} for r in records}
+
+    def neighbourhood(
+        self,
+        label: str,
+        key: str,
+        rels: Sequence[str] | None = None,
+        direction: Direction = "both",
+        limit: int | None = None,
+    ) -> list[Neighbour]:
+        nt = node_type(label)
+        found: list[Neighbour] = []
+        for rel in rels or list(EDGE_TYPES):
+            et = edge_type(rel)
+            ends = []
+            if direction in ("out", "both") and et.source == label:
+                ends.append(("out", et.target, f"(n)-[r:`{et.type}`]->(m:`{et.target}`)"))
+            if direction in ("in", "both") and et.target == label:
+                ends.append(("in", et.source, f"(n)<-[r:`{et.type}`]-(m:`{et.source}`)"))
+            for side, other, pattern in ends:
+                other_t = node_type(other)
+                query = (f"MATCH (n:`{nt.label}` {{`{nt.key}`: $key}}) MATCH {pattern} "
+                         f"RETURN m.`{other_t.key}` AS k, "
+                         "[p IN keys(m) WHERE NOT p IN $skip | [p, m[p]]] AS props, properties(r) AS edge")
+                for r in self._read(query, key=key, skip=[other_t.key, *_vector_props(other)]):
+                    found.append(Neighbour(rel, side, other, r["k"],
+                                           {p: _plain(v) for p, v in r["props"]},
+                                           {p: _plain(v) for p, v in r["edge"].items()}))
+        found.sort(key=lambda n: (-float(n.edge.get("weight", n.edge.get("score", 0.0)) or 0.0), n.rel, n.key))
+        return found[:limit] if limit is not None else found
+
+    def snapshot(self) -> GraphSnapshot:
+        nodes = {}
+        for label, nt in NODE_TYPES.items():
+            query = (f"MATCH (n:`{label}`) RETURN n.`{nt.key}` AS key, "
+                     "[p IN keys(n) WHERE NOT p IN $skip | [p, n[p]]] AS props")
+            records = self._read(query, skip=[nt.key, *_vector_props(label)])
+            rows = [{"key": r["key"], **{p: _plain(v) for p, v in r["props"]}} for r in records]
+            nodes[label] = pd.DataFrame.from_records(rows, columns=None if rows else ["key"])
+        edges = {}
+        for rel, et in EDGE_TYPES.items():
+            src_t, dst_t = node_type(et.source), node_type(et.target)
+            query = (f"MATCH (a:`{et.source}`)-[r:`{rel}`]->(b:`{et.target}`) "
+                     f"RETURN a.`{src_t.key}` AS src, b.`{dst_t.key}` AS dst, properties(r) AS props")
+            rows = [{"src": r["src"], "dst": r["dst"], **{p: _plain(v) for p, v in r["props"].items()}}
+                    for r in self._read(query)]
+            edges[rel] = pd.DataFrame.from_records(rows, columns=None if rows else ["src", "dst"])
+        meta = {r["k"]: r["v"] for r in self._read(f"MATCH (m:`{_META_LABEL}`) RETURN m.key AS k, m.value AS v")}
+        return GraphSnapshot(nodes=nodes, edges=edges, meta=meta)
+
+    def read_vectors(
+        self, label: str, keys: Sequence[str] | None = None, prop: str = "embedding"
+    ) -> tuple[list[str], np.ndarray]:
+        nt = node_type(label)
+        if nt.kind_of(prop) != VECTOR:
+            raise BatchError(f"{label} vectors", None, f"{prop!r} is not a vector property of {label}")
+        if keys is None:
+            query = f"MATCH (n:`{label}`) WHERE n.`{prop}` IS NOT NULL RETURN n.`{nt.key}` AS k, n.`{prop}` AS v"
+            records = self._read(query)
+        else:
+            query = (f"UNWIND $keys AS k MATCH (n:`{label}` {{`{nt.key}`: k}}) "
+                     f"WHERE n.`{prop}` IS NOT NULL RETURN k, n.`{prop}` AS v")
+            records = self._read(query, keys=list(keys))
+        if not records:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r["k"] for r in records], np.asarray([r["v"] for r in records], dtype=np.float32)
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for label in NODE_TYPES:
+            out[label] = self._read(f"MATCH (n:`{label}`) RETURN count(n) AS n")[0]["n"]
+        for rel in EDGE_TYPES:
+            out[rel] = self._read(f"MATCH ()-[r:`{rel}`]->() RETURN count(r) AS n")[0]["n"]
+        return out

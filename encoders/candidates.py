@@ -15,6 +15,7 @@ from encoders.canonical import (
     ALIASES,
     ALIAS_NAMES,
     GENERIC_MODIFIERS,
+    KEEP_PLURAL,
     UNITS,
     canonical_key,
     display_name,
@@ -33,6 +34,15 @@ SOURCE_PRIORITY = {"category": 0, "tag": 1, "entity": 2, "noun_chunk": 3, "revie
 
 _LEAD_POS = frozenset({"DET", "PRON", "NUM", "PUNCT", "CCONJ", "ADP", "PART", "SYM", "AUX", "INTJ"})
 _TRAIL_POS = frozenset({"PUNCT", "PART", "CCONJ", "ADP", "DET", "SYM"})
+FORMAT_NOUNS = frozenset(
+    """
+    novel book epic saga story tale series trilogy memoir album record ep lp song track film movie
+    show collection anthology cookbook guide
+    """.split()
+)
+"""Nouns that name the form of a work rather than what it is about."""
+_ROMAN = frozenset({"i", "ii", "iii", "iv", "v", "vi"})
+"""A trailing Roman numeral after a noun is part of the name ("World War I", "Rocky II")."""
 _LABEL_SPLIT = re.compile(r"\s*(?:>|\||/|›|»|;|,)\s*")
 _AMP_SPLIT = re.compile(r"\s*&\s*|\s+and\s+")
 
@@ -50,11 +60,21 @@ class Candidate:
     sources: set[str] = field(default_factory=set)
     specificity: float = 1.0
     """For category levels: 1.0 for the leaf of a path, down to 0.0 for its root."""
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    """Character spans of the phrase's occurrences in the text (empty for labels)."""
 
 
 def _is_function_stop(token) -> bool:
     """A stop word that is not a content word ("back" in "back pain" stays)."""
     return token.is_stop and token.pos_ not in ("NOUN", "PROPN", "ADJ")
+
+
+def _follows_number(token) -> bool:
+    """True when the token comes right after a number in its doc ("12-inch", "2 x", "500 ml")."""
+    doc, i = token.doc, token.i
+    if i > 0 and doc[i - 1].like_num:
+        return True
+    return i > 1 and doc[i - 1].text in ("-", "x") and doc[i - 2].like_num
 
 
 def _clean_span(tokens) -> list:
@@ -65,13 +85,15 @@ def _clean_span(tokens) -> list:
         t = toks[0]
         low = t.lower_
         number = t.like_num or is_numberish(low)
-        unit_after_number = prev_number and low in UNITS
+        unit_after_number = low in UNITS and (prev_number or _follows_number(t))
         if t.pos_ in _LEAD_POS or number or unit_after_number or low in GENERIC_MODIFIERS or _is_function_stop(t):
             prev_number = number or (prev_number and low in ("-", "x"))
             toks.pop(0)
             continue
         break
     while toks and (toks[-1].pos_ in _TRAIL_POS or _is_function_stop(toks[-1]) or toks[-1].lower_ in ("-", "'s")):
+        if len(toks) > 1 and toks[-1].lower_ in _ROMAN and toks[-2].pos_ in ("NOUN", "PROPN"):
+            break
         toks.pop()
     return toks
 
@@ -85,9 +107,34 @@ def head_compound(tokens) -> list:
     toks = list(tokens)
     if not toks:
         return []
+    def nominal(t) -> bool:
+        return t.dep_ == "compound" or t.pos_ in ("NOUN", "PROPN")
+
     i = len(toks) - 1
-    while i > 0 and (toks[i - 1].dep_ == "compound" or toks[i - 1].pos_ in ("NOUN", "PROPN")):
+    while i > 0 and (nominal(toks[i - 1]) or (toks[i - 1].tag_ == "HYPH" and i > 1 and nominal(toks[i - 2]))):
         i -= 1
+    return toks[i:]
+
+
+def modifier_of_format(tokens) -> list:
+    """The modifier of a format noun ("sci-fi epic" -> "sci-fi", "jazz album" -> "jazz").
+
+    The genre or subject in front of a word such as novel, film or album is the concept
+    that is shared across domains (a "science fiction novel" and a "science fiction film").
+    """
+    toks = list(tokens)
+    if len(toks) < 2 or toks[-1].lemma_.lower() not in FORMAT_NOUNS:
+        return []
+    head = toks[:-1]
+    return head if any(t.pos_ in ("NOUN", "PROPN") for t in head) else []
+
+
+def without_adjectives(tokens) -> list:
+    """The phrase without its leading adjectives ("brutal war movie" -> "war movie")."""
+    toks = list(tokens)
+    i = 0
+    while i < len(toks) - 1 and (toks[i].pos_ in ("ADJ", "NUM", "PUNCT") or toks[i].like_num):
+        i += 1
     return toks[i:]
 
 
@@ -103,7 +150,8 @@ def phrase_from_tokens(tokens) -> tuple[str, str] | None:
         return None
     doc = toks[0].doc
     last = toks[-1]
-    head = last.lemma_ if last.tag_ == "NNS" and last.lemma_ else last.text
+    lemmatise = last.tag_ == "NNS" and last.lemma_ and last.lower_ not in KEEP_PLURAL
+    head = last.lemma_ if lemmatise else last.text
     surface = doc.text[toks[0].idx : last.idx] + head
     key = canonical_key(surface)
     if not key or len(key) < 2:
@@ -116,11 +164,15 @@ def phrase_from_tokens(tokens) -> tuple[str, str] | None:
 def split_label(label: str) -> list[tuple[str, float]]:
     """A category path or "A & B" label -> (part, specificity) pairs, the leaf level scoring 1.0.
 
-    "Books > Sci-Fi & Fantasy" -> [("Books", 0.0), ("Sci-Fi", 1.0), ("Fantasy", 1.0)].
+    The root of a path with three or more levels is a store department ("Books",
+    "Home & Kitchen", "CDs & Vinyl") and is skipped.
+    "Books > Fiction > Sci-Fi & Fantasy" -> [("Fiction", 0.5), ("Sci-Fi", 1.0), ("Fantasy", 1.0)].
     """
     levels = [lv.strip() for lv in _LABEL_SPLIT.split(label or "") if lv.strip()]
     parts: list[tuple[str, float]] = []
     for depth, level in enumerate(levels):
+        if depth == 0 and len(levels) > 2:
+            continue
         spec = 1.0 if len(levels) == 1 else depth / (len(levels) - 1)
         if slugify(level) in ALIASES or slugify(level) in ALIAS_NAMES:
             parts.append((level, spec))
@@ -130,13 +182,22 @@ def split_label(label: str) -> list[tuple[str, float]]:
 
 
 def add_candidate(
-    found: dict[str, Candidate], key: str, name: str, source: str, pos: float, in_title: bool, specificity: float = 1.0
+    found: dict[str, Candidate],
+    key: str,
+    name: str,
+    source: str,
+    pos: float,
+    in_title: bool,
+    specificity: float = 1.0,
+    span: tuple[int, int] | None = None,
 ) -> None:
     """Record one occurrence of a phrase in found (key -> Candidate)."""
     cand = found.get(key)
     if cand is None:
-        found[key] = Candidate(key, name, source, 1, pos, in_title, {source}, specificity)
+        found[key] = Candidate(key, name, source, 1, pos, in_title, {source}, specificity, [span] if span else [])
         return
+    if span:
+        cand.spans.append(span)
     cand.specificity = max(cand.specificity, specificity)
     cand.count += 1
     cand.in_title = cand.in_title or in_title
@@ -159,13 +220,22 @@ def doc_candidates(
     if use_entities and doc.has_annotation("ENT_IOB"):
         spans += [(e, "entity") for e in doc.ents if e.label_ in ENTITY_LABELS]
     for span, src in spans:
-        head = head_compound(span)
-        variants = [span] if len(head) == len(span) else [span, head]
-        for tokens in variants:
-            phrase = phrase_from_tokens(tokens)
-            if phrase is None or phrase[0] == exclude:
+        toks = _clean_span(span)
+        variants = {(toks[0].i, toks[-1].i): toks} if toks else {}
+        for v in (without_adjectives(toks), head_compound(toks), modifier_of_format(head_compound(toks))):
+            if not v:
                 continue
-            add_candidate(found, phrase[0], phrase[1], src, span.start_char / n, span.start_char < title_chars)
+            variants.setdefault((v[0].i, v[-1].i), v)
+        seen: set[str] = set()
+        for tokens in variants.values():
+            phrase = phrase_from_tokens(tokens)
+            if phrase is None or phrase[0] == exclude or phrase[0] in seen:
+                continue
+            seen.add(phrase[0])
+            char_span = (tokens[0].idx, tokens[-1].idx + len(tokens[-1].text))
+            add_candidate(
+                found, phrase[0], phrase[1], src, span.start_char / n, span.start_char < title_chars, 1.0, char_span
+            )
     return found
 
 

@@ -66,7 +66,9 @@ GENERIC_WORDS = frozenset(
     page pages chapter chapters copy edition version volume title series set pack package box
     size color colour amount number list example fact reason point place case world life job
     work result idea word words question problem side area lot deal experience feature features
-    gift present money dollar dollars hour hours minute minutes second seconds
+    gift present money dollar dollars hour hours minute minutes second seconds genre genres
+    style styles collection feel look accessory accessories gadget gadgets category categories
+    general misc miscellaneous featured other others
     """.split()
 )
 """A phrase is dropped when all its content words are in this list ("this book", "great product")."""
@@ -80,6 +82,14 @@ GENERIC_MODIFIERS = frozenset(
     """.split()
 )
 """Leading evaluative or quantifying modifiers stripped from phrases ("great recipes" -> "recipes")."""
+
+KEEP_PLURAL = frozenset(
+    """
+    blues news series species glasses clothes goods electronics mathematics physics politics
+    economics athletics gymnastics graphics ethics analytics arts sports pandas jeans shorts data media
+    """.split()
+)
+"""Plural nouns whose singular means something else ("delta blues" is not "delta blue")."""
 
 UNITS = frozenset(
     """

@@ -7,7 +7,7 @@ the item texts, one MiniLM call for the phrases not yet in the phrase -> vector 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -19,6 +19,32 @@ from encoders.ranking import mmr, relevance, to_weight
 from encoders.text_encoder import get_text_encoder
 from encoders.textclean import clean_text, looks_english
 from encoders.types import ExtractedConcept, ItemText
+
+
+TITLE_ONLY_MIN_WORDS = 8
+"""With a description of at least this many words, phrases seen only in the title are
+dropped: a title names the item ("The Salt Road Cartographer"), the description and
+categories say what it is about (and repeat the product type for goods)."""
+
+_LABEL_CACHE: dict[str, tuple[str, str] | None] = {}
+_LABEL_CACHE_SIZE = 200_000
+
+
+def label_phrases(labels: Iterable[str]) -> dict[str, tuple[str, str] | None]:
+    """Short labels (category parts, tags, LLM concept names) -> (key, name), None when generic.
+
+    Labels are lower-cased (title case would make spaCy tag "Movies" as a proper noun and
+    skip its lemma) and tagged without parser or NER in one pipe call; results are cached.
+    """
+    wanted = set(labels)
+    new = sorted(wanted - _LABEL_CACHE.keys())
+    if new:
+        if len(_LABEL_CACHE) + len(new) > _LABEL_CACHE_SIZE:
+            _LABEL_CACHE.clear()
+        docs = load_spacy().pipe((p.lower() for p in new), batch_size=256, disable=["parser", "ner"])
+        for part, doc in zip(new, docs):
+            _LABEL_CACHE[part] = phrase_from_tokens(doc)
+    return {p: _LABEL_CACHE[p] for p in wanted}
 
 
 class LocalExtractor:
@@ -38,11 +64,15 @@ class LocalExtractor:
         use_entities: bool = False,
         min_relevance: float = 0.2,
         review_min_relevance: float = 0.35,
-        lam: float = 0.7,
+        lam: float = 0.6,
         batch_size: int = 256,
         spacy_batch_size: int = 64,
         phrase_cache_size: int = 200_000,
+        phrase_vectors: str = "context",
     ) -> None:
+        if phrase_vectors not in ("context", "standalone"):
+            raise ValueError("phrase_vectors must be 'context' or 'standalone'")
+        self.phrase_vectors = phrase_vectors
         self.max_concepts = max_concepts
         self.max_review_concepts = max_review_concepts
         self.use_entities = use_entities
@@ -53,7 +83,6 @@ class LocalExtractor:
         self.spacy_batch_size = spacy_batch_size
         self.phrase_cache_size = phrase_cache_size
         self._phrase_vecs: dict[str, np.ndarray] = {}
-        self._label_phrases: dict[str, tuple[str, str] | None] = {}
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Any texts -> (n, 384) L2-normalised vectors, after HTML stripping and truncation."""
@@ -62,7 +91,7 @@ class LocalExtractor:
     def clear_cache(self) -> None:
         """Forget cached phrase vectors and label parses."""
         self._phrase_vecs.clear()
-        self._label_phrases.clear()
+        _LABEL_CACHE.clear()
 
     def extract_items(self, items: Sequence[ItemText], show_progress: bool = False) -> list[list[ExtractedConcept]]:
         """Top max_concepts concepts per item, best first."""
@@ -93,7 +122,9 @@ class LocalExtractor:
         cands = self._text_candidates(texts, [len(t) + 1 for t in titles], exclude=[canonical_key(t) for t in titles])
         label_cands = self._item_label_candidates(items)
         merged: list[dict[str, Candidate]] = []
-        for found, labels in zip(cands, label_cands):
+        for found, labels, it in zip(cands, label_cands, items):
+            if len(it.description.split()) >= TITLE_ONLY_MIN_WORDS:
+                found = {k: c for k, c in found.items() if not (c.in_title and c.count == 1)}
             for key, lab in labels.items():
                 if key in found:
                     found[key].sources |= lab.sources
@@ -132,13 +163,8 @@ class LocalExtractor:
             + [(p, spec, "tag") for t in it.tags for p, spec in split_label(clean_text(t, 200))]
             for it in items
         ]
-        new = sorted({p for labels in per_item for p, _, _ in labels if p not in self._label_phrases})
-        if new:
-            nlp = load_spacy()
-            docs = nlp.pipe((p.lower() for p in new), batch_size=256, disable=["parser", "ner"])
-            for part, doc in zip(new, docs):
-                self._label_phrases[part] = phrase_from_tokens(doc)
-        return [label_candidates(labels, self._label_phrases) for labels in per_item]
+        phrases = label_phrases({p for labels in per_item for p, _, _ in labels})
+        return [label_candidates(labels, phrases) for labels in per_item]
 
     def _vectors(self, names: list[str]) -> np.ndarray:
         """Phrase vectors through the cache; all uncached phrases in one encode call."""
@@ -152,22 +178,63 @@ class LocalExtractor:
             return np.zeros((0, get_text_encoder().dim), dtype=np.float32)
         return np.stack([self._phrase_vecs[n.lower()] for n in names])
 
+    def _candidate_vectors(
+        self, texts: list[str], ordered: list[list[Candidate]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Text vectors and, per text, one vector per candidate (rows follow ordered[i]).
+
+        phrase_vectors="context": phrases found in the text get the mean of their contextual
+        word-piece vectors from the same model pass that encodes the text (no extra model
+        call); labels and phrases cut off by truncation are encoded on their own (cached).
+        phrase_vectors="standalone": every phrase is encoded on its own (slower).
+        """
+        encoder = get_text_encoder()
+        if self.phrase_vectors == "standalone":
+            doc_vecs = encoder.encode(texts)
+            flat = self._vectors([c.name for cs in ordered for c in cs])
+            out, offset = [], 0
+            for cs in ordered:
+                out.append(flat[offset : offset + len(cs)])
+                offset += len(cs)
+            return doc_vecs, out
+        spans = [[sp for c in cs for sp in c.spans] for cs in ordered]
+        doc_vecs, span_vecs = encoder.encode_with_spans(texts, spans)
+        out = []
+        missing: list[str] = []
+        for cs, sv in zip(ordered, span_vecs):
+            vecs = np.zeros((len(cs), encoder.dim), dtype=np.float32)
+            offset = 0
+            for j, c in enumerate(cs):
+                v = sv[offset : offset + len(c.spans)].sum(axis=0) if c.spans else vecs[j]
+                offset += len(c.spans)
+                norm = float(np.linalg.norm(v))
+                if norm > 0:
+                    vecs[j] = v / norm
+                else:
+                    missing.append(c.name)
+            out.append(vecs)
+        if missing:
+            self._vectors(missing)
+            for cs, vecs in zip(ordered, out):
+                for j, c in enumerate(cs):
+                    if not vecs[j].any():
+                        vecs[j] = self._phrase_vecs[c.name.lower()]
+        return doc_vecs, out
+
     def _rank(
         self, texts: list[str], cands: list[dict[str, Candidate]], k: int, min_rel: float, review: bool = False
     ) -> list[list[ExtractedConcept]]:
         has = [i for i, c in enumerate(cands) if c and texts[i]]
-        doc_vecs = get_text_encoder().encode([texts[i] for i in has]) if has else None
-        all_names = [c.name for i in has for c in sorted(cands[i].values(), key=lambda c: c.key)]
-        all_vecs = self._vectors(all_names)
+        ordered_all = [sorted(cands[i].values(), key=lambda c: c.key) for i in has]
+        doc_vecs, cand_vecs = self._candidate_vectors([texts[i] for i in has], ordered_all)
         out: list[list[ExtractedConcept]] = [[] for _ in texts]
-        offset = 0
         for row, i in enumerate(has):
-            ordered = sorted(cands[i].values(), key=lambda c: c.key)
-            vecs = all_vecs[offset : offset + len(ordered)]
-            offset += len(ordered)
+            ordered = ordered_all[row]
+            vecs = cand_vecs[row]
             rel = relevance(
                 doc_vecs[row], vecs, [c.source for c in ordered], [c.count for c in ordered],
                 [c.in_title for c in ordered], [c.specificity for c in ordered],
+                [c.key.count("-") + 1 for c in ordered],
             )
             picked = mmr(rel, vecs, k, self.lam, min_rel)
             out[i] = [

@@ -12,6 +12,10 @@ import numpy as np
 
 SOURCE_BONUS = {"category": 0.12, "tag": 0.12, "entity": 0.03, "noun_chunk": 0.0, "review": 0.0, "llm": 0.0}
 TITLE_BONUS = 0.05
+LENGTH_PENALTY = 0.03
+"""Subtracted per word beyond two: among near-equal phrases the shorter, more reusable one wins."""
+DUPLICATE_SIM = 0.8
+"""A candidate this similar to one already chosen is a near-duplicate and is skipped."""
 REPEAT_BONUS = 0.03
 """Added per extra occurrence (log-scaled): repeated phrases are central to the text."""
 
@@ -23,6 +27,7 @@ def relevance(
     counts: list[int],
     in_title: list[bool],
     specificity: list[float],
+    n_words: list[int],
 ) -> np.ndarray:
     """Relevance of each candidate to the text it came from (higher is better).
 
@@ -34,10 +39,11 @@ def relevance(
     bonus *= np.asarray(specificity, dtype=np.float32)
     bonus += TITLE_BONUS * np.asarray(in_title, dtype=np.float32)
     bonus += REPEAT_BONUS * np.log(np.asarray(counts, dtype=np.float32))
+    bonus -= LENGTH_PENALTY * np.maximum(np.asarray(n_words, dtype=np.float32) - 2.0, 0.0)
     return sims + bonus
 
 
-def mmr(rel: np.ndarray, cand_vecs: np.ndarray, k: int, lam: float = 0.7, min_relevance: float = -1.0) -> list[int]:
+def mmr(rel: np.ndarray, cand_vecs: np.ndarray, k: int, lam: float = 0.6, min_relevance: float = -1.0) -> list[int]:
     """Indices of up to k candidates chosen by MMR, best first; ties broken by index (deterministic)."""
     n = len(rel)
     if n == 0 or k <= 0:
@@ -53,7 +59,9 @@ def mmr(rel: np.ndarray, cand_vecs: np.ndarray, k: int, lam: float = 0.7, min_re
     for _ in range(min(k, len(pool))):
         penalty = np.where(np.isfinite(max_sim), max_sim, 0.0)
         score = lam * r - (1.0 - lam) * penalty
-        score = np.where(available, score, -np.inf)
+        score = np.where(available & (max_sim < DUPLICATE_SIM), score, -np.inf)
+        if not np.isfinite(score).any():
+            break
         j = int(np.argmax(score))
         chosen.append(j)
         available[j] = False

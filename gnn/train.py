@@ -1,7 +1,12 @@
 r"""Training InterestGNN: full-batch BPR, domain-aware negatives, early stopping, checkpoints.
 
-Loss per epoch (one full-batch step), over the positive INTERACTED edges :math:`(u, i)`
-of the training split, with :math:`n` negatives :math:`j` drawn uniformly from the items
+Loss per epoch (one full-batch step, Adam with a linear learning-rate warm-up over
+`warmup_epochs` so that a warm start is not thrown off by Adam's first steps), over a
+random `supervision_fraction` :math:`P` of the positive training INTERACTED edges
+:math:`(u, i)`, which are removed from the graph for that step (message / supervision
+split: the user vector is built from their *other* items, so the model cannot score an
+edge by finding the item in the user's own mean; with 0 every training edge both
+propagates and is scored, as in plain LightGCN), with :math:`n` negatives :math:`j` drawn uniformly from the items
 of :math:`i`'s own domain (so the model learns to rank *within* a domain, which is what
 serving and migration ask of it):
 
@@ -54,12 +59,15 @@ class GnnConfig:
     layers: int = 2
     epochs: int = 200
     lr: float = 0.01
+    warmup_epochs: int = 5
     weight_decay: float = 1e-5
     neg_per_pos: int = 1
     aux_concept_weight: float = 0.1
     patience: int = 4
     eval_every: int = 5
     val_fraction: float = 0.1
+    supervision_fraction: float = 0.3
+    resplit_every: int = 1
     eval_k: int = 20
     max_eval_users: int = 2000
     seed: int = 0
@@ -204,7 +212,23 @@ def train(
     warm_start: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> TrainOutcome:
-    """Fit an InterestGNN on `data` (see the module docstring)."""
+    """Fit an InterestGNN on `data` (see the module docstring).
+
+    Torch's thread count and deterministic-algorithms setting are restored afterwards.
+    """
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        return _train(data, ids, config, warm_start, progress)
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+def _train(
+    data: HeteroData, ids: IdMaps, config: GnnConfig, warm_start: dict[str, Any] | None, progress: bool
+) -> TrainOutcome:
     seed_everything(config.seed, config.threads)
     generator = torch.Generator().manual_seed(config.seed)
     started = time.perf_counter()
@@ -218,23 +242,34 @@ def train(
     val_flags = torch.zeros_like(positive)
     val_flags[positive] = split_validation(index[0, positive], config.val_fraction, generator)
     train_pairs = index[:, positive & ~val_flags]
+    if train_pairs.shape[1] == 0:
+        raise ValueError("no positive INTERACTED edges to train on; ingest events before fitting the GNN")
     val_pairs = index[:, val_flags]
     interest = data[INTERESTED_IN].edge_index[:, data[INTERESTED_IN].edge_weight > 0] \
         if INTERESTED_IN in data.edge_types else torch.zeros((2, 0), dtype=torch.long)
     rows = id_rows(ids, item_keys, concept_keys)
     graph = build_prop_graph(data, rows, config.user_concept_beta, config.use_related, val_flags)
+    train_edges = torch.nonzero(positive & ~val_flags).flatten()
+    step_graph, step_pairs = graph, train_pairs
     sampler = DomainSampler(data["item"].domain)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: min(1.0, (e + 1) / max(config.warmup_epochs, 1)))
 
     best: dict[str, Any] = {"recall": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     history: list[dict[str, float]] = []
-    stale, epoch_times = 0, []
+    stale, epoch_times, out_of_time = 0, [], False
     bar = tqdm(range(1, config.epochs + 1), desc="gnn", disable=not progress, leave=False)
     for epoch in bar:
         tick = time.perf_counter()
-        loss = _train_step(model, graph, optimizer, train_pairs, interest, sampler, config, generator)
+        if config.supervision_fraction > 0 and (epoch - 1) % config.resplit_every == 0:
+            step_graph, step_pairs = _supervision_split(data, rows, config, val_flags, train_edges, generator)
+            if step_pairs.shape[1] == 0:
+                step_graph, step_pairs = graph, train_pairs
+        loss = _train_step(model, step_graph, optimizer, step_pairs, interest, sampler, config, generator)
+        warmup.step()
         epoch_times.append(time.perf_counter() - tick)
-        if epoch % config.eval_every == 0 or epoch == config.epochs:
+        out_of_time = time.perf_counter() - started > config.max_minutes * 60
+        if epoch % config.eval_every == 0 or epoch == config.epochs or out_of_time:
             found = _evaluate(model, graph, train_pairs, val_pairs, config, config.seed)
             history.append({"epoch": epoch, "loss": loss, **found})
             bar.set_postfix(loss=f"{loss:.4f}", recall=f"{found['recall']:.4f}")
@@ -243,10 +278,10 @@ def train(
                 stale = 0
             else:
                 stale += 1
-            if stale >= config.patience:
-                break
-        if time.perf_counter() - started > config.max_minutes * 60:
+        if out_of_time:
             log.warning("gnn training stopped at epoch %d: max_minutes=%s reached", epoch, config.max_minutes)
+            break
+        if stale >= config.patience:
             break
     bar.close()
     model.load_state_dict(best.pop("state"))
@@ -259,11 +294,28 @@ def train(
         "epoch_seconds": float(np.mean(epoch_times)) if epoch_times else 0.0,
         "train_seconds": time.perf_counter() - started,
         "warm_start_rows": copied,
+        "timed_out": bool(out_of_time),
         "train_edges": int(train_pairs.shape[1]),
         "val_edges": int(val_pairs.shape[1]),
         "history": history,
     }
     return TrainOutcome(model, item_keys, concept_keys, metrics)
+
+
+def _supervision_split(
+    data: HeteroData, rows: dict[str, Tensor], config: GnnConfig, val_flags: Tensor, train_edges: Tensor,
+    generator: torch.Generator,
+) -> tuple[PropGraph, Tensor]:
+    """A graph without a random `supervision_fraction` of the training edges, and those edges.
+
+    The model is then scored on edges it cannot see in its own neighbourhood, which is
+    exactly the situation of held-out and new interactions.
+    """
+    chosen = train_edges[torch.rand(train_edges.numel(), generator=generator) < config.supervision_fraction]
+    drop = val_flags.clone()
+    drop[chosen] = True
+    graph = build_prop_graph(data, rows, config.user_concept_beta, config.use_related, drop)
+    return graph, data[INTERACTED].edge_index[:, chosen]
 
 
 def _train_step(

@@ -203,7 +203,7 @@ class EmbeddedStore(GraphStore):
         for rel, table in self._edges.items():
             records = [{"src": s, "dst": d, **props} for (s, d), props in table.items()]
             edges[rel] = pd.DataFrame.from_records(records, columns=None if records else ["src", "dst"])
-        return GraphSnapshot(nodes=nodes, edges=edges, meta=dict(self._meta))
+        return GraphSnapshot(nodes=nodes, edges=edges, meta=dict(self._meta)).sorted()
 
     def read_vectors(
         self, label: str, keys: Sequence[str] | None = None, prop: str = "embedding"

@@ -109,7 +109,10 @@ def _read_jsonl(path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[d
     """Read JSON Lines; lines that are not a JSON object become quarantine records."""
     compressed = path.suffix.lower() in (".gz", ".bz2", ".xz")
     with (_open_compressed(path) if compressed else open(path, encoding="utf-8")) as fh:
-        lines = fh.read().splitlines()
+        text = fh.read()
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        return _read_json_array(text, path, name)
+    lines = text.splitlines()
     keep = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
     rows = np.array([i for i, _ in keep], dtype=np.int64)
     try:
@@ -135,6 +138,22 @@ def _read_jsonl(path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[d
             records.append(obj)
             good_rows.append(lineno)
     return pd.DataFrame.from_records(records), np.array(good_rows, dtype=np.int64), bad
+
+
+def _read_json_array(text: str, path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[dict[str, Any]]]:
+    """A .json file holding one array of objects; its rows are numbered by array position from 1."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise IngestError(f"{name}: not valid JSON ({exc}). Nothing was ingested. Fix: write a JSON array of "
+                          "objects, or JSON Lines (one object per line) in a .jsonl file.") from None
+    rows = np.arange(1, len(data) + 1, dtype=np.int64)
+    good = np.array([isinstance(d, dict) for d in data], dtype=bool)
+    bad = [{"source": name, "row": int(i + 1), "column": "<line>",
+            "reason": f"array element is a JSON {type(data[i]).__name__}, not an object; fix: make every "
+                      "element an object with the column names as keys", "raw": json.dumps(data[i])}
+           for i in np.flatnonzero(~good)]
+    return pd.DataFrame.from_records([d for d in data if isinstance(d, dict)]), rows[good], bad
 
 
 def _open_compressed(path: Path):
@@ -170,7 +189,7 @@ def _read(source: Source, name: str | None) -> tuple[pd.DataFrame, str, np.ndarr
         raise IngestError(f"{label}: the file is empty (no header row). Fix: write a header line "
                           "with the column names.") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise IngestError(f"{label}: cannot be read as {fmt[1:]}: {exc}. Nothing was ingested. "
+        raise IngestError(f"{label}: cannot be read as {fmt[1:]}: {str(exc).strip()}. Nothing was ingested. "
                           "Fix: check the file format, quoting and UTF-8 encoding.") from None
     return frame, label, np.arange(1, len(frame) + 1, dtype=np.int64), []
 
@@ -346,6 +365,25 @@ def _list_value(value: Any) -> tuple[list[str] | None, str]:
     return out, ""
 
 
+def _parse_lists(values: np.ndarray) -> list[tuple[list[str] | None, str]]:
+    """`_list_value` for each value, parsing each distinct text or list of texts once."""
+    cache: dict[Any, tuple[list[str] | None, str]] = {}
+    out: list[tuple[list[str] | None, str]] = []
+    for v in values:
+        if isinstance(v, str):
+            key: Any = v
+        elif isinstance(v, (list, tuple, np.ndarray)) and all(isinstance(x, str) for x in v):
+            key = ("\x00list",) + tuple(v)
+        else:
+            out.append(_list_value(v))
+            continue
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = _list_value(v)
+        out.append((None if hit[0] is None else list(hit[0]), hit[1]))
+    return out
+
+
 # ---------------------------------------------------------------- problems and quarantine
 
 
@@ -446,7 +484,7 @@ def write_quarantine(frame: pd.DataFrame, folder: str | Path, filename: str = "q
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / filename
-    out = frame.loc[:, [c for c in frame.columns]].copy()
+    out = frame.copy()
     out["quarantined_at"] = pd.Timestamp.now(tz="UTC").isoformat()
     if path.suffix.lower() == ".csv":
         text = out.to_csv(index=False, header=not path.exists() or path.stat().st_size == 0)
@@ -495,7 +533,7 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
             lists[col] = [[] for _ in range(n)]
             continue
         values = raw[col].to_numpy(dtype=object)
-        parsed = [_list_value(v) for v in values]
+        parsed = _parse_lists(values)
         lists[col] = [p for p, _ in parsed]
         bad = np.array([p is None for p, _ in parsed], dtype=bool)
         problems.add(bad, col, "bad_list",

@@ -85,7 +85,8 @@ class Neo4jStore(GraphStore):
         from neo4j import GraphDatabase
 
         self.config = config
-        self._driver = GraphDatabase.driver(config.uri, auth=(config.user, config.password))
+        self._driver = GraphDatabase.driver(config.uri, auth=(config.user, config.password),
+                                            notifications_min_severity="OFF")
         try:
             self._driver.verify_connectivity()
         except Exception as exc:
@@ -293,7 +294,7 @@ class Neo4jStore(GraphStore):
                     for r in self._read(query)]
             edges[rel] = pd.DataFrame.from_records(rows, columns=None if rows else ["src", "dst"])
         meta = {r["k"]: r["v"] for r in self._read(f"MATCH (m:`{_META_LABEL}`) RETURN m.key AS k, m.value AS v")}
-        return GraphSnapshot(nodes=nodes, edges=edges, meta=meta)
+        return GraphSnapshot(nodes=nodes, edges=edges, meta=meta).sorted()
 
     def read_vectors(
         self, label: str, keys: Sequence[str] | None = None, prop: str = "embedding"

@@ -39,12 +39,22 @@ class GraphSnapshot:
     """A whole-graph export for the GNN and for proximity, as DataFrames.
 
     `nodes[label]` has a `key` column and one column per stored property (vectors excluded);
-    `edges[rel]` has `src` and `dst` key columns and one column per edge property.
+    `edges[rel]` has `src` and `dst` key columns and one column per edge property. Rows are
+    sorted by key (nodes) and by (src, dst) (edges), so every store exports the same graph
+    in the same order and what is computed from it is reproducible.
     """
 
     nodes: dict[str, pd.DataFrame] = field(default_factory=dict)
     edges: dict[str, pd.DataFrame] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+
+    def sorted(self) -> "GraphSnapshot":
+        """The same snapshot with rows in canonical order."""
+        nodes = {k: f.sort_values("key", kind="stable").reset_index(drop=True) if len(f) else f
+                 for k, f in self.nodes.items()}
+        edges = {k: f.sort_values(["src", "dst"], kind="stable").reset_index(drop=True) if len(f) else f
+                 for k, f in self.edges.items()}
+        return GraphSnapshot(nodes, edges, dict(self.meta))
 
     def node_keys(self, label: str) -> list[str]:
         frame = self.nodes.get(label)

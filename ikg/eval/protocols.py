@@ -59,12 +59,16 @@ def _candidates(dataset: Dataset, domain: str | None) -> list[str]:
 
 
 def _split_users(users: list[str], n_valid: int, n_test: int, seed: int) -> tuple[list[str], list[str]]:
-    """Disjoint random validation and test users (sorted for determinism before shuffling)."""
+    """Disjoint random validation and test users (sorted for determinism before shuffling).
+
+    Each group takes at most a quarter of the eligible users, so at least half of them stay
+    in training with their full history (otherwise nobody would link the domains).
+    """
     rng = np.random.default_rng(seed)
     users = sorted(users)
     rng.shuffle(users)
-    n_test = min(n_test, len(users) // 2)
-    n_valid = min(n_valid, len(users) - n_test)
+    n_test = min(n_test, len(users) // 4)
+    n_valid = min(n_valid, len(users) // 4)
     if n_test == 0 or n_valid == 0:
         raise ValueError(f"only {len(users)} eligible users: too few for validation and test")
     return sorted(users[n_test:n_test + n_valid]), sorted(users[:n_test])
@@ -110,6 +114,8 @@ def cold_start_split(dataset: Dataset, source_domain: str, target_domain: str,
     valid_users, test_users = _split_users(eligible, n_valid, n_test, seed)
     held = set(valid_users) | set(test_users)
     mask = events["user_id"].isin(held) & (events["_domain"] == target_domain)
+    if not (events.loc[~mask, "_domain"] == target_domain).any():
+        raise ValueError(f"no training events left in target domain {target_domain!r}")
     return _finish("cold-start", dataset, events[~mask].drop(columns="_domain"),
                    events[mask].drop(columns="_domain"), valid_users, test_users,
                    target_domain, source_domain)

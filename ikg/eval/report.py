@@ -82,7 +82,7 @@ class EvalReport:
         for r in self.results:
             cells = [str(self.interval(r.name, m)) for m in METRICS]
             params = ", ".join(f"{key}={val}" for key, val in r.params.items() if key != "seed")
-            rows.append([r.name, *cells, f"{r.coverage:.3f}", f"{r.valid_score:.4f}", params or "-"])
+            rows.append([r.name, *cells, f"{r.coverage:.4f}", f"{r.valid_score:.4f}", params or "-"])
         head = ["method", *cols, "coverage", f"val NDCG@{self.k}", "tuned params"]
         widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
         line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
@@ -100,7 +100,7 @@ class EvalReport:
         for r in self.results:
             params = ", ".join(f"{key}={val}" for key, val in r.params.items() if key != "seed")
             cells = [str(self.interval(r.name, m)) for m in METRICS]
-            out.append("| " + " | ".join([r.name, *cells, f"{r.coverage:.3f}", params or "-"]) + " |")
+            out.append("| " + " | ".join([r.name, *cells, f"{r.coverage:.4f}", params or "-"]) + " |")
         return "\n".join(out)
 
     def to_dict(self, per_user: bool = False) -> dict[str, Any]:

@@ -31,11 +31,15 @@ def asymmetric_cosine(X: sp.csr_matrix, alpha: float = 0.5, shrink: float = 0.0,
 
 
 class ItemKNN:
-    """Score(u, j) = sum over u's history items i of sim(i -> j), over all domains merged."""
+    """Score(u, j) = sum over u's history items i of w_ui * sim(i -> j), all domains merged.
 
-    def __init__(self, alpha: float = 0.5, shrink: float = 10.0, neighbors: int | None = 100) -> None:
+    w_ui = 1, or decay**(items u engaged with after i) when `decay` is set.
+    """
+
+    def __init__(self, alpha: float = 0.5, shrink: float = 10.0, neighbors: int | None = 100,
+                 decay: float | None = None) -> None:
         self.name = "item-knn"
-        self.alpha, self.shrink, self.neighbors = alpha, shrink, neighbors
+        self.alpha, self.shrink, self.neighbors, self.decay = alpha, shrink, neighbors, decay
         self._m: InteractionMatrix | None = None
         self._WT: sp.csr_matrix | None = None
 
@@ -45,5 +49,5 @@ class ItemKNN:
 
     def score(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> np.ndarray:
         assert self._m is not None and self._WT is not None, "fit first"
-        return scores_from_item_weights(self._m.user_rows(user_ids),
+        return scores_from_item_weights(self._m.user_rows(user_ids, self.decay),
                                         self._WT[self._m.item_cols(item_ids)])

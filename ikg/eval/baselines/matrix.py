@@ -22,26 +22,39 @@ class InteractionMatrix:
     user_index: dict[str, int]
     item_index: dict[str, int]
     item_ids: np.ndarray
+    age: sp.csr_matrix
+    """Same pattern as X; 1 + how many distinct items the user engaged with after this one."""
 
     @classmethod
     def build(cls, train: pd.DataFrame, items: pd.DataFrame) -> "InteractionMatrix":
         item_ids = pd.Index(pd.unique(pd.concat([items["item_id"].astype(str),
                                                  train["item_id"].astype(str)])))
-        users = pd.Index(sorted(train["user_id"].astype(str).unique()))
-        rows = users.get_indexer(train["user_id"].astype(str))
-        cols = item_ids.get_indexer(train["item_id"].astype(str))
-        X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                          shape=(len(users), len(item_ids)))
-        X.data[:] = 1.0
-        X.sum_duplicates()
-        X.data[:] = 1.0
+        events = train[["user_id", "item_id"]].astype(str).reset_index(drop=True)
+        if "ts" in train.columns and train["ts"].notna().all():
+            events = events.assign(_ts=train["ts"].to_numpy()).sort_values("_ts", kind="stable")
+        events = events.drop_duplicates(["user_id", "item_id"], keep="last")
+        age = events.groupby("user_id", sort=False).cumcount(ascending=False).to_numpy() + 1
+        users = pd.Index(sorted(events["user_id"].unique()))
+        rows = users.get_indexer(events["user_id"])
+        cols = item_ids.get_indexer(events["item_id"])
+        shape = (len(users), len(item_ids))
+        X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
+        A = sp.csr_matrix((age.astype(np.float32), (rows, cols)), shape=shape)
         return cls(X, {u: i for i, u in enumerate(users)}, {t: i for i, t in enumerate(item_ids)},
-                   np.asarray(item_ids))
+                   np.asarray(item_ids), A)
 
-    def user_rows(self, user_ids: Sequence[str]) -> sp.csr_matrix:
-        """History rows for `user_ids`; unknown users get an empty row."""
+    def user_rows(self, user_ids: Sequence[str], decay: float | None = None) -> sp.csr_matrix:
+        """History rows for `user_ids`; unknown users get an empty row.
+
+        Binary by default; with `decay` in (0, 1) an item engaged with n items before the
+        user's latest one weighs decay**n (the latest weighs 1), so recent taste counts more.
+        """
         idx = np.array([self.user_index.get(str(u), -1) for u in user_ids], dtype=np.int64)
-        rows = self.X[np.maximum(idx, 0)]
+        if decay is None:
+            rows = self.X[np.maximum(idx, 0)]
+        else:
+            rows = self.age[np.maximum(idx, 0)].copy()
+            rows.data = np.power(decay, rows.data - 1.0).astype(np.float32)
         if (idx < 0).any():
             rows = (sp.diags((idx >= 0).astype(np.float32)) @ rows).tocsr()
             rows.eliminate_zeros()
@@ -77,14 +90,22 @@ def prune_rows(W: sp.csr_matrix, neighbors: int | None) -> sp.csr_matrix:
 _CACHE: dict[str, tuple[str, InteractionMatrix]] = {}
 
 
+def frame_key(train: pd.DataFrame, items: pd.DataFrame) -> str:
+    """A content hash of the training pairs and the catalogue (for in-process memoisation)."""
+    frame = pd.util.hash_pandas_object(train[["user_id", "item_id"]].astype(str), index=False)
+    catalogue = pd.util.hash_pandas_object(items["item_id"].astype(str), index=False)
+    order = pd.util.hash_pandas_object(train["ts"], index=False) if "ts" in train.columns else frame
+    weights = np.arange(1, len(frame) + 1, dtype=np.uint64)
+    return (f"{int((frame.to_numpy() * weights).sum())}:{int(order.to_numpy().sum())}:"
+            f"{int(catalogue.to_numpy().sum())}:{len(train)}:{len(items)}")
+
+
 def cached_matrix(train: pd.DataFrame, items: pd.DataFrame) -> InteractionMatrix:
     """InteractionMatrix.build, memoised on the content of the last training frame seen.
 
     Grid search fits many configurations on one training frame; this avoids rebuilding.
     """
-    key = str(pd.util.hash_pandas_object(train[["user_id", "item_id"]].astype(str), index=False).sum()
-              + pd.util.hash_pandas_object(items["item_id"].astype(str), index=False).sum())
-    key = f"{key}:{len(train)}:{len(items)}"
+    key = frame_key(train, items)
     hit = _CACHE.get("last")
     if hit is None or hit[0] != key:
         _CACHE["last"] = (key, InteractionMatrix.build(train, items))

@@ -52,11 +52,15 @@ def rp3beta_scores(history: sp.csr_matrix, W: sp.csr_matrix, candidates: np.ndar
 
 
 class RP3beta:
-    """Recommender wrapper around `rp3beta_similarity` over the merged user-item matrix."""
+    """Recommender wrapper around `rp3beta_similarity` over the merged user-item matrix.
 
-    def __init__(self, alpha: float = 1.0, beta: float = 0.5, neighbors: int | None = None) -> None:
+    The walk starts from the user's history, uniformly or weighted by recency (`decay`).
+    """
+
+    def __init__(self, alpha: float = 1.0, beta: float = 0.5, neighbors: int | None = None,
+                 decay: float | None = None) -> None:
         self.name = "rp3beta"
-        self.alpha, self.beta, self.neighbors = alpha, beta, neighbors
+        self.alpha, self.beta, self.neighbors, self.decay = alpha, beta, neighbors, decay
         self._m: InteractionMatrix | None = None
         self._WT: sp.csr_matrix | None = None
 
@@ -66,5 +70,5 @@ class RP3beta:
 
     def score(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> np.ndarray:
         assert self._m is not None and self._WT is not None, "fit first"
-        return scores_from_item_weights(self._m.user_rows(user_ids),
+        return scores_from_item_weights(self._m.user_rows(user_ids, self.decay),
                                         self._WT[self._m.item_cols(item_ids)])

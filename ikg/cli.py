@@ -1,0 +1,244 @@
+"""The `ikg` command line: readable tables by default, `--json` for machines.
+
+    ikg ingest items.csv events.jsonl     validate and stage data (bad rows -> quarantine)
+    ikg refresh [--full]                  update graph and vectors, swap the version atomically
+    ikg recommend USER [--domain films]   top-k items with match and reasons
+    ikg migrate USER TARGET_DOMAIN        interests carried into a domain, with bridges
+    ikg explain USER ITEM                 graph paths, each with the Cypher that returns it
+    ikg profile USER                      interest points, topics, drift
+    ikg feedback USER ITEM like|dislike   record feedback (a dislike filters at once)
+    ikg forget USER                       remove a user and everything derived from them
+    ikg demo                              the whole pipeline on the shipped sample catalog
+    ikg eval ...                          evaluation against baselines
+    ikg cypher list | run NAME            saved exploration queries (read-only by default)
+
+The graph lives in `--path` (default ./ikg-data, or $IKG_PATH) with the embedded store;
+`--neo4j` uses the server named by NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def _open(ctx: click.Context):
+    from ikg import InterestGraph
+
+    opts = ctx.obj
+    if opts["neo4j"]:
+        uri = os.environ.get("NEO4J_URI")
+        if not uri:
+            raise click.UsageError("--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment")
+        return InterestGraph.open(opts["path"] or "ikg-neo4j-state", neo4j_uri=uri,
+                                  auth=(os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", "")),
+                                  database=os.environ.get("NEO4J_DATABASE", "neo4j"))
+    return InterestGraph.open(opts["path"] or "ikg-data")
+
+
+def _emit(ctx: click.Context, payload: Any, table: Table | None = None) -> None:
+    if ctx.obj["json"] or table is None:
+        click.echo(json.dumps(payload, default=str, indent=None if ctx.obj["json"] else 2))
+    else:
+        console.print(table)
+
+
+@click.group(help=__doc__)
+@click.option("--path", envvar="IKG_PATH", default=None, help="working folder (default ./ikg-data)")
+@click.option("--neo4j", is_flag=True, help="use the Neo4j server of NEO4J_URI instead of the embedded store")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
+@click.option("-v", "--verbose", is_flag=True, help="log what happens")
+@click.pass_context
+def main(ctx: click.Context, path: str | None, neo4j: bool, as_json: bool, verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    ctx.ensure_object(dict)
+    ctx.obj.update(path=path, neo4j=neo4j, json=as_json)
+
+
+@main.command()
+@click.option("--items", "item_files", multiple=True, type=click.Path(exists=True), help="items file (CSV/Parquet/JSONL)")
+@click.option("--events", "event_files", multiple=True, type=click.Path(exists=True), help="events file")
+@click.pass_context
+def ingest(ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[str, ...]) -> None:
+    """Validate items and events and stage them for the next refresh.
+
+    Example: ikg ingest --items items.csv --events events.jsonl
+    """
+    if not item_files and not event_files:
+        raise click.UsageError("give at least one --items or --events file")
+    with _open(ctx) as ig:
+        reports = [ig.ingest_items(f) for f in item_files] + [ig.ingest_events(f) for f in event_files]
+    table = Table("source", "read", "accepted", "quarantined", "deduplicated", title="ingest")
+    for r in reports:
+        table.add_row(str(r["source"]), *(str(r[k]) for k in ("read", "accepted", "quarantined", "deduplicated")))
+    _emit(ctx, reports, table)
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="re-extract everything and rebuild the graph")
+@click.pass_context
+def refresh(ctx: click.Context, full: bool) -> None:
+    """Take only what is new, update graph and vectors, and swap the version atomically."""
+    with _open(ctx) as ig:
+        report = ig.refresh(full=full, progress=not ctx.obj["json"])
+    table = Table("what", "value", title="refresh" + (" (nothing new)" if report.noop else ""))
+    table.add_row("model version", str(report.model_version))
+    table.add_row("new items / events", f"{report.new_items} / {report.new_events}")
+    for name, count in report.counts.items():
+        table.add_row(name, str(count))
+    for name, secs in report.timings.items():
+        table.add_row(f"time {name}", f"{secs:.2f}s")
+    _emit(ctx, report.to_dict(), table)
+
+
+def _recs_table(title: str, recs) -> Table:
+    table = Table("#", "item", "title", "domain", "match", "why", title=title)
+    for n, r in enumerate(recs, 1):
+        table.add_row(str(n), r.item_id, r.title, r.domain, f"{round(100 * r.similarity)}%", "; ".join(r.reasons[:2]))
+    return table
+
+
+@main.command()
+@click.argument("user_id")
+@click.option("-k", default=10, show_default=True)
+@click.option("--domain", default=None, help="only items of this domain")
+@click.option("--include-seen", is_flag=True, help="keep items the user already engaged with")
+@click.option("--diversity", default=0.0, show_default=True, help="MMR re-ranking strength in [0, 1)")
+@click.pass_context
+def recommend(ctx: click.Context, user_id: str, k: int, domain: str | None, include_seen: bool, diversity: float) -> None:
+    """Top-k items for USER_ID with a readable match and reasons.
+
+    Example: ikg recommend demo-u001 --domain films -k 5
+    """
+    with _open(ctx) as ig:
+        recs = ig.recommend(user_id, k=k, domain=domain, exclude_seen=not include_seen, diversity=diversity)
+    _emit(ctx, [r.to_dict() for r in recs], _recs_table(f"recommendations for {user_id}", recs))
+
+
+@main.command()
+@click.argument("user_id")
+@click.argument("target_domain")
+@click.option("-k", default=10, show_default=True)
+@click.pass_context
+def migrate(ctx: click.Context, user_id: str, target_domain: str, k: int) -> None:
+    """Carry USER_ID's interests into TARGET_DOMAIN (works with no history there).
+
+    Example: ikg migrate demo-cold music
+    """
+    with _open(ctx) as ig:
+        result = ig.migrate(user_id, target_domain, k=k)
+    if ctx.obj["json"]:
+        _emit(ctx, result.to_dict())
+        return
+    bridges = Table("interest", "weight", "via", "from", "leads to", title=f"bridges into {target_domain}"
+                    + (" (cold start)" if result.cold_start else ""))
+    for b in result.bridges:
+        bridges.add_row(b.name, f"{b.weight:.2f}", b.via, ", ".join(b.source_items[:3]), ", ".join(b.target_items[:3]))
+    console.print(bridges)
+    console.print(_recs_table(f"{target_domain} for {user_id}", result.items))
+
+
+@main.command()
+@click.argument("user_id")
+@click.argument("item_id")
+@click.option("--limit", default=5, show_default=True)
+@click.pass_context
+def explain(ctx: click.Context, user_id: str, item_id: str, limit: int) -> None:
+    """Graph paths from USER_ID to ITEM_ID, each with the Cypher that returns it."""
+    with _open(ctx) as ig:
+        paths = ig.explain(user_id, item_id, limit=limit)
+    table = Table("kind", "path", "score", "cypher params", title=f"why {item_id} for {user_id}")
+    for p in paths:
+        table.add_row(p.kind, " -> ".join(f"{s.label}:{s.name}" for s in p.nodes), f"{p.score:.2e}", json.dumps(p.params))
+    _emit(ctx, [p.to_dict() for p in paths], table)
+
+
+@main.command()
+@click.argument("user_id")
+@click.pass_context
+def profile(ctx: click.Context, user_id: str) -> None:
+    """USER_ID's interest points, topics and drift."""
+    with _open(ctx) as ig:
+        prof = ig.profile(user_id)
+    if ctx.obj["json"]:
+        _emit(ctx, prof.to_dict())
+        return
+    table = Table("interest", "weight", "domains", "source", title=f"profile of {user_id} {prof.domains}")
+    for i in prof.interests:
+        table.add_row(i.name, f"{i.weight:.2f}", ", ".join(i.domains), i.source)
+    console.print(table)
+    drift = Table("concept", "by window", "direction", title="drift")
+    for d in prof.drift:
+        drift.add_row(d["name"], " ".join(f"{v:.2f}" for v in d["by_window"]), d["direction"])
+    console.print(drift)
+
+
+@main.command()
+@click.argument("user_id")
+@click.argument("item_id")
+@click.argument("kind", type=click.Choice(["like", "dislike", "click", "view", "purchase", "share", "cart"]))
+@click.pass_context
+def feedback(ctx: click.Context, user_id: str, item_id: str, kind: str) -> None:
+    """Record feedback; a dislike filters the item at once, learning happens on refresh."""
+    with _open(ctx) as ig:
+        _emit(ctx, ig.feedback(user_id, item_id, kind))
+
+
+@main.command()
+@click.argument("user_id")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@click.pass_context
+def forget(ctx: click.Context, user_id: str, yes: bool) -> None:
+    """Remove USER_ID and everything derived from them."""
+    if not yes:
+        click.confirm(f"remove user {user_id!r} and everything derived from them?", abort=True)
+    with _open(ctx) as ig:
+        _emit(ctx, ig.forget_user(user_id))
+
+
+@main.command()
+@click.option("--out", default="demo-output", show_default=True, help="folder for the picture and JSON")
+@click.option("--users", default=120, show_default=True, help="synthetic demo users")
+@click.option("--fresh/--keep", default=True, help="start from an empty graph (default)")
+@click.pass_context
+def demo(ctx: click.Context, out: str, users: int, fresh: bool) -> None:
+    """The whole pipeline on the shipped sample catalog: build, recommend, explain, migrate, draw."""
+    from ikg.demo import run_demo
+
+    run_demo(ctx.obj["path"] or "ikg-data", Path(out), n_users=users, fresh=fresh,
+             neo4j=ctx.obj["neo4j"], console=console)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False)
+@click.pass_context
+def eval(ctx: click.Context) -> None:  # noqa: A001 - the command is called eval
+    """Evaluate against popularity, item-kNN, LightGCN and text baselines (see `ikg eval --help`)."""
+    from ikg.eval.cli import main as eval_main
+
+    sys.exit(eval_main(list(ctx.args)))
+
+
+def _mount_cypher() -> None:
+    try:
+        from ikg.cypher_kit import cypher
+    except ImportError:
+        return
+    main.add_command(cypher, "cypher")
+
+
+_mount_cypher()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,396 @@
+"""`InterestGraph`: the public Python API (see DESIGN.md's contract).
+
+    ig = InterestGraph.open("ikg-data")                                  # embedded store in a folder
+    ig = InterestGraph.open(neo4j_uri="bolt://localhost:7687", auth=("neo4j", "..."))
+    ig.ingest_items(items_df); ig.ingest_events(events_df); ig.refresh()
+    ig.recommend("u1", k=20, domain="films")
+
+Ingest calls validate, quarantine bad rows and stage the rest in the inbox; `refresh()`
+turns the inbox into graph, vectors and a new serving version. Everything served comes from
+the active version, so readers never see a half-finished refresh.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from kg.embedded import EmbeddedStore
+from kg.ingest import KINDS, ingest_events, ingest_items, write_quarantine
+from kg.neo4j_store import Neo4jConfig, Neo4jStore
+from kg.store import GraphStore
+
+from ikg.explain import explain_paths
+from ikg.refresh import run_refresh
+from ikg.results import Bridge, Explanation, Interest, Migration, Profile, Recommendation, RefreshReport
+from ikg.serving import ServingModel
+from ikg.workdir import Workdir
+
+log = logging.getLogger(__name__)
+
+BRIDGE_MIN_RELATED = 0.6
+"""A related concept bridges into a domain only when its RELATED_TO score is at least this."""
+
+FEEDBACK_KINDS = ("like", "dislike", "click", "view", "purchase", "share", "cart")
+
+
+class UnknownItemError(KeyError):
+    """An item id that is neither in the graph nor waiting in the inbox."""
+
+
+class InterestGraph:
+    """A knowledge-graph interest model over one store and one working folder."""
+
+    def __init__(self, store: GraphStore, workdir: str | os.PathLike[str], extractor: str = "local",
+                 extractor_options: Mapping[str, Any] | None = None, use_gnn: bool = True,
+                 gnn_config: Any = None) -> None:
+        self.store = store
+        self.workdir = Workdir(workdir)
+        self.extractor = extractor
+        self.extractor_options = dict(extractor_options or {})
+        self.use_gnn = use_gnn
+        self.gnn_config = gnn_config
+        self._model: ServingModel | None = None
+        self._state = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        neo4j_uri: str | None = None,
+        auth: tuple[str, str] | None = None,
+        database: str = "neo4j",
+        **options: Any,
+    ) -> "InterestGraph":
+        """Open (or create) an interest graph.
+
+        With only `path`, the graph lives in an embedded store under `path/graph`. With
+        `neo4j_uri` (and `auth`), it lives in that Neo4j database and `path` (default
+        `ikg-neo4j-state`) keeps the inbox, model versions and derived tables.
+        """
+        if neo4j_uri is None:
+            root = Path(path or "ikg-data")
+            return cls(EmbeddedStore(root / "graph"), root, **options)
+        user, password = auth or (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+        store = Neo4jStore(Neo4jConfig(neo4j_uri, user, password, database))
+        return cls(store, Path(path or "ikg-neo4j-state"), **options)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "InterestGraph":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- ingest -------------------------------------------------------------------------
+    def ingest_items(self, items: pd.DataFrame | str | os.PathLike[str]) -> dict[str, Any]:
+        """Validate items (item_id, domain, title, [description], [categories], [tags]) and stage them.
+
+        Bad rows go to `<path>/quarantine/quarantine.jsonl` with file, row, column and reason;
+        the report says how many. Takes effect at the next `refresh()`.
+        """
+        result = ingest_items(items)
+        return self._stage("items", result)
+
+    def ingest_events(self, events: pd.DataFrame | str | os.PathLike[str]) -> dict[str, Any]:
+        """Validate behaviour events (user_id, item_id, [kind], [ts], [rating], [text]) and stage them.
+
+        Events on items that are neither in the graph nor staged are quarantined.
+        """
+        result = ingest_events(events, known_items=self._known_items(), rating_scale=(0.0, 5.0))
+        return self._stage("events", result)
+
+    def _stage(self, kind: str, result) -> dict[str, Any]:
+        if len(result.quarantine):
+            path = write_quarantine(result.quarantine, self.workdir.quarantine_dir)
+            log.warning("%s: %d rows quarantined (see %s); first: %s", kind, len(result.quarantine), path,
+                        result.messages(1)[0])
+        if len(result.clean):
+            self.workdir.stage(kind, result.clean)
+        return dict(result.report)
+
+    def _known_items(self) -> set[str]:
+        known = set(self._current_state().table("items").get("item_id", pd.Series(dtype=str)))
+        for _, kind, path in self.workdir.pending():
+            if kind == "items":
+                known |= set(pd.read_parquet(path, columns=["item_id"])["item_id"])
+        return known
+
+    # ---- refresh ------------------------------------------------------------------------
+    def refresh(self, full: bool = False, progress: bool = True) -> RefreshReport:
+        """Take what is new, update graph and vectors, and switch to the new version atomically.
+
+        A refresh that fails leaves the previous version serving (and the embedded store is
+        reloaded from its last complete generation).
+        """
+        from encoders import get_extractor
+
+        try:
+            report = run_refresh(
+                self.store, self.workdir, lambda: get_extractor(self.extractor, **self.extractor_options),
+                full=full, gnn_config=self.gnn_config, use_gnn=self.use_gnn, progress=progress)
+        except Exception:
+            if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
+                self.store = EmbeddedStore(self.store.path)
+            raise
+        finally:
+            self._model, self._state = None, None
+        return report
+
+    # ---- serving ------------------------------------------------------------------------
+    def _current_state(self):
+        version = self.workdir.active().get("version")
+        if self._state is None or self._state.version != version:
+            self._state = self.workdir.load_state()
+            self._model = None
+        return self._state
+
+    def model(self) -> ServingModel:
+        """The serving model of the active version (built on first use)."""
+        state = self._current_state()
+        if self._model is None:
+            if state.version is None:
+                raise RuntimeError("nothing to serve yet: ingest items and events, then call refresh()")
+            self._model = ServingModel.build(self.store.snapshot(), state.version, state.arrays,
+                                             state.meta.get("blend"))
+        return self._model
+
+    def _live_dislikes(self) -> dict[str, set[str]]:
+        path = self.workdir.path / "dislikes.json"
+        return {u: set(items) for u, items in json.loads(path.read_text()).items()} if path.exists() else {}
+
+    def _save_dislikes(self, dislikes: dict[str, set[str]]) -> None:
+        path = self.workdir.path / "dislikes.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({u: sorted(s) for u, s in dislikes.items() if s}, sort_keys=True))
+        os.replace(tmp, path)
+
+    def recommend(self, user_id: str, k: int = 20, domain: str | None = None, exclude_seen: bool = True,
+                  diversity: float = 0.0) -> list[Recommendation]:
+        """Top-k items for a user, each with score, a 0-1 similarity and its top reasons.
+
+        `domain` restricts to one domain; `diversity` in [0, 1) re-ranks with MMR over item
+        vectors. A user unknown to the graph gets the most popular items (cold start).
+        """
+        return self.recommend_batch([user_id], k=k, domain=domain, exclude_seen=exclude_seen,
+                                    diversity=diversity)[user_id]
+
+    def recommend_batch(self, user_ids: Sequence[str], k: int = 20, domain: str | None = None,
+                        exclude_seen: bool = True, diversity: float = 0.0,
+                        with_reasons: bool = True) -> dict[str, list[Recommendation]]:
+        """`recommend` for many users at once (one batched scoring pass; same results)."""
+        model = self.model()
+        self._check_domain(domain)
+        users = list(dict.fromkeys(user_ids))
+        out: dict[str, list[Recommendation]] = {}
+        dislikes = self._live_dislikes()
+        for start in range(0, len(users), 256):
+            chunk = users[start:start + 256]
+            for user, recs in zip(chunk, model.recommend(chunk, k, domain, exclude_seen, dislikes,
+                                                         with_reasons, diversity)):
+                out[user] = recs
+        return out
+
+    def _check_domain(self, domain: str | None) -> None:
+        if domain is None:
+            return
+        domains = sorted(set(self.model().index.item_domain.tolist()))
+        if domain not in domains:
+            raise ValueError(f"unknown domain {domain!r}; the graph has domains {domains}")
+
+    def explain(self, user_id: str, item_id: str, limit: int = 5) -> list[Explanation]:
+        """The strongest graph paths from the user to the item, each with Cypher that returns it."""
+        model = self.model()
+        if item_id not in model.index.item_index:
+            raise UnknownItemError(f"item {item_id!r} is not in the graph (ingest it, then refresh)")
+        return explain_paths(model, user_id, item_id, limit)
+
+    def migrate(self, user_id: str, target_domain: str, k: int = 20, bridges: int = 8) -> Migration:
+        """Carry a user's interests into `target_domain`: the bridging concepts and the items.
+
+        Works for a user with no history in the target domain (cold start): bridges are the
+        concepts of what they engaged with elsewhere that items of the target domain share.
+        """
+        model = self.model()
+        self._check_domain(target_domain)
+        idx = model.index
+        items = self.recommend(user_id, k=k, domain=target_domain)
+        row = idx.user_index.get(user_id, -1)
+        if row < 0:
+            return Migration(user_id, target_domain, True, [], items)
+        in_target = idx.item_domain == target_domain
+        history = idx.R[row].indices
+        cold = not bool(in_target[history].any()) if len(history) else True
+        user_concepts = np.asarray((0.5 * (idx.P_ui[row] @ idx.P_ic) + 0.5 * idx.P_uc[row]).todense()).ravel()
+        ranked_target = [idx.item_index[r.item_id] for r in items]
+        target_ic = idx.IC[np.flatnonzero(in_target)]
+        reach = np.asarray(target_ic.sum(axis=0)).ravel()
+        related = idx.P_cc
+        found: list[Bridge] = []
+        top = float(user_concepts.max()) or 1.0
+        for c in np.argsort(-user_concepts):
+            if user_concepts[c] <= 0 or len(found) >= bridges:
+                break
+            via, targets_of = "shared concept", c
+            if reach[c] <= 0:
+                neighbours = related[c].indices
+                reachable = [d for d in neighbours if reach[d] > 0 and idx.CC[c, d] >= BRIDGE_MIN_RELATED]
+                if not reachable:
+                    continue
+                targets_of = max(reachable, key=lambda d: related[c, d])
+                via = f"related concept '{model.concept_names.get(idx.concepts[targets_of], idx.concepts[targets_of])}'"
+            carriers = [j for j in history if idx.IC[j, c] > 0 and not in_target[j]]
+            target_cols = set(idx.IC[:, targets_of].nonzero()[0].tolist()) & set(np.flatnonzero(in_target).tolist())
+            ordered = [i for i in ranked_target if i in target_cols] + sorted(target_cols - set(ranked_target),
+                                                                                  key=lambda i: -idx.popularity[i])
+            key = idx.concepts[c]
+            found.append(Bridge(key, model.concept_names.get(key, key), round(float(user_concepts[c] / top), 4),
+                                [idx.items[j] for j in carriers[:5]], [idx.items[i] for i in ordered[:5]], via))
+        return Migration(user_id, target_domain, cold, found, items)
+
+    def profile(self, user_id: str, windows: int = 3, top: int = 20) -> Profile:
+        """Interest points and topics with weights, per domain, and drift across time windows."""
+        model = self.model()
+        state = self._current_state()
+        interests = state.table("interests")
+        mine = interests[interests["user_id"] == user_id].sort_values("weight", ascending=False).head(top)
+        points = [Interest(r.key, model.concept_names.get(r.key, r.key), round(float(r.weight), 4),
+                           [str(d) for d in r.domains], r.source) for r in mine.itertuples()]
+        idx = model.index
+        topic_weight: dict[str, float] = {}
+        for p in points:
+            c = idx.concept_index.get(p.key)
+            if c is None:
+                continue
+            for t in idx.CT[c].indices:
+                topic_weight[idx.topics[t]] = topic_weight.get(idx.topics[t], 0.0) + p.weight
+        topic_names = self.store.get_nodes("Topic", list(topic_weight))
+        topics = [{"id": t, "name": topic_names.get(t, {}).get("name", t), "weight": round(w, 4)}
+                  for t, w in sorted(topic_weight.items(), key=lambda kv: -kv[1])]
+        interactions = state.table("interactions")
+        mine_i = interactions[interactions["user_id"] == user_id]
+        items = state.table("items")
+        domains = mine_i.merge(items[["item_id", "domain"]], on="item_id")["domain"].value_counts().to_dict()
+        drift = interest_drift(state.table("events"), state.table("item_concepts"), user_id, windows,
+                               model.concept_names)
+        return Profile(user_id, points, topics, {str(k): int(v) for k, v in domains.items()}, drift)
+
+    # ---- feedback and deletion ----------------------------------------------------------
+    def feedback(self, user_id: str, item_id: str, kind: str, ts: float | None = None) -> dict[str, Any]:
+        """Record feedback as an event. A dislike filters the item at once; learning happens on refresh."""
+        if kind not in FEEDBACK_KINDS:
+            raise ValueError(f"unknown feedback kind {kind!r}; use one of {list(FEEDBACK_KINDS)}")
+        if not isinstance(user_id, str) or not user_id:
+            raise ValueError("feedback needs a non-empty user_id string")
+        if item_id not in self._known_items():
+            raise UnknownItemError(f"item {item_id!r} is not in the graph or the inbox; ingest it first")
+        event = pd.DataFrame([{"user_id": user_id, "item_id": item_id, "kind": kind,
+                               "ts": float(ts if ts is not None else time.time()), "rating": np.nan, "text": None}])
+        self.workdir.stage("events", event)
+        dislikes = self._live_dislikes()
+        if kind == "dislike":
+            dislikes.setdefault(user_id, set()).add(item_id)
+        else:
+            dislikes.get(user_id, set()).discard(item_id)
+        self._save_dislikes(dislikes)
+        return {"user_id": user_id, "item_id": item_id, "kind": kind, "staged": True,
+                "filtered_now": kind == "dislike"}
+
+    def forget_user(self, user_id: str) -> dict[str, int]:
+        """Remove the user and everything derived from them: graph, events, inbox, vectors, feedback."""
+        removed = dict(self.store.delete_user(user_id))
+        state = self._current_state()
+        if state.version is not None:
+            tables = {}
+            for name, frame in state.tables.items():
+                if "user_id" in frame:
+                    frame = frame[frame["user_id"] != user_id]
+                elif name in ("rows_User",) and "id" in frame:
+                    frame = frame[frame["id"] != user_id]
+                elif name.startswith("rows_") and "src" in frame:
+                    frame = frame[frame["src"] != user_id]
+                tables[name] = frame
+            arrays = dict(state.arrays)
+            if "gnn_User_keys" in arrays:
+                keep = arrays["gnn_User_keys"] != user_id
+                arrays["gnn_User_keys"], arrays["gnn_User"] = arrays["gnn_User_keys"][keep], arrays["gnn_User"][keep]
+            info = self.workdir.active()
+            self.workdir.write_state(state.version, tables, arrays, state.meta)
+            self.workdir.activate(info)
+        removed["inbox_events"] = 0
+        for _, kind, path in self.workdir.pending():
+            if kind == "events":
+                frame = pd.read_parquet(path)
+                keep = frame[frame["user_id"] != user_id]
+                removed["inbox_events"] += len(frame) - len(keep)
+                if len(keep) != len(frame):
+                    keep.to_parquet(path, index=False)
+        dislikes = self._live_dislikes()
+        if dislikes.pop(user_id, None) is not None:
+            self._save_dislikes(dislikes)
+        removed["quarantine_rows"] = _purge_quarantine(self.workdir.quarantine_dir, user_id)
+        self.store.flush()
+        self._model, self._state = None, None
+        return removed
+
+
+def _purge_quarantine(folder: Path, user_id: str) -> int:
+    """Drop quarantined rows whose raw record belongs to the user."""
+    removed = 0
+    for path in folder.glob("*.jsonl"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        keep = []
+        for line in lines:
+            try:
+                raw = json.loads(json.loads(line).get("raw") or "{}")
+            except (ValueError, AttributeError):
+                raw = {}
+            if isinstance(raw, dict) and raw.get("user_id") == user_id:
+                removed += 1
+            else:
+                keep.append(line)
+        if removed:
+            path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
+    return removed
+
+
+def interest_drift(events: pd.DataFrame, item_concepts: pd.DataFrame, user_id: str, windows: int,
+                   names: Mapping[str, str], top: int = 10) -> list[dict[str, Any]]:
+    """Concept weights of a user's engagement per time window, and their trend (rising/fading).
+
+    The user's timestamped events are cut into `windows` equal time spans; in each, a
+    concept's weight is its share of the concept mass of the items engaged with. Trend is
+    the last window's share minus the first's.
+    """
+    mine = events[(events["user_id"] == user_id)].dropna(subset=["ts"]) if len(events) else events
+    if len(mine) < 2 or windows < 2:
+        return []
+    ts = mine["ts"].astype(float)
+    edges = np.linspace(ts.min(), ts.max() + 1e-9, windows + 1)
+    window = np.clip(np.searchsorted(edges, ts, side="right") - 1, 0, windows - 1)
+    joined = mine.assign(window=window).merge(item_concepts[["item_id", "key", "weight"]], on="item_id")
+    if joined.empty:
+        return []
+    mass = joined.groupby(["window", "key"])["weight"].sum().unstack(fill_value=0.0)
+    mass = mass.reindex(range(windows), fill_value=0.0)
+    share = mass.div(mass.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    trend = share.iloc[-1] - share.iloc[0]
+    order = share.sum().sort_values(ascending=False).index[:top]
+    out = []
+    for key in sorted(order, key=lambda k: -abs(trend[k])):
+        delta = float(trend[key])
+        out.append({"key": key, "name": names.get(key, key),
+                    "by_window": [round(float(v), 4) for v in share[key].tolist()],
+                    "trend": round(delta, 4),
+                    "direction": "rising" if delta > 0.02 else "fading" if delta < -0.02 else "stable"})
+    return out

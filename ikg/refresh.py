@@ -1,0 +1,328 @@
+"""The graph-refresh job: take what is new in the inbox, update the graph and vectors, swap atomically.
+
+Incremental by construction: concepts are extracted only for items whose text is new or
+changed and for review texts not seen before (the expensive, model-bound steps); the derived
+tables (interactions, interests, topics, related concepts) are recomputed in memory and only
+rows that differ from the active version are written to the store. Running it twice with
+nothing new is a no-op. `full=True` re-extracts everything and rewrites the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from encoders import ConceptVocabulary, ItemText, induce_topics, related_concepts, resolve_concepts
+from encoders.text_encoder import get_text_encoder
+from kg import builder
+from kg.ingest import write_quarantine
+from kg.store import GraphStore
+from kg.weights import WeightConfig, aggregate_interactions
+
+from ikg.results import RefreshReport
+from ikg.workdir import Workdir
+
+log = logging.getLogger(__name__)
+
+ITEM_COLUMNS = ["item_id", "domain", "title", "description", "categories", "tags"]
+EVENT_COLUMNS = ["user_id", "item_id", "kind", "ts", "rating", "text"]
+ROW_TABLES = {"Domain": "nodes", "Item": "nodes", "User": "nodes", "Concept": "nodes", "Topic": "nodes",
+              "IN_DOMAIN": "edges", "HAS_CONCEPT": "edges", "INTERACTED": "edges", "INTERESTED_IN": "edges",
+              "IN_TOPIC": "edges", "RELATED_TO": "edges"}
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        log.info("refresh: %s took %.2fs", name, self.timings[name])
+
+
+def item_text(row: Any) -> str:
+    """The text that represents an item for MiniLM: title, categories, description."""
+    cats = ", ".join(row.categories) if isinstance(row.categories, (list, tuple, np.ndarray)) and len(row.categories) else ""
+    desc = row.description if isinstance(row.description, str) else ""
+    return ". ".join(part for part in (row.title, cats, desc) if part)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(v) for v in value]
+    return []
+
+
+def _new_version() -> str:
+    return datetime.now(timezone.utc).strftime("v%Y%m%d%H%M%S%f")
+
+
+def _gather(workdir: Workdir, kind: str, pending: list) -> pd.DataFrame:
+    frames = [pd.read_parquet(path) for _, k, path in pending if k == kind]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _merge_items(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    if new.empty:
+        return old
+    for col in ITEM_COLUMNS:
+        if col not in new:
+            new[col] = None
+    new = new[ITEM_COLUMNS].copy()
+    both = pd.concat([old, new], ignore_index=True) if len(old) else new
+    both = both.drop_duplicates("item_id", keep="last").reset_index(drop=True)
+    both["categories"] = both["categories"].map(_as_list)
+    both["tags"] = both["tags"].map(_as_list)
+    both["description"] = both["description"].map(lambda d: d if isinstance(d, str) else "")
+    both["text_hash"] = [_hash(item_text(r)) for r in both.itertuples()]
+    return both
+
+
+def _extract_items(extractor, items: pd.DataFrame, progress: bool) -> pd.DataFrame:
+    texts = [ItemText(r.item_id, r.title, r.description or "", tuple(r.categories), tuple(r.tags), r.domain)
+             for r in items.itertuples()]
+    found = extractor.extract_items(texts, show_progress=progress) if texts else []
+    rows = [{"item_id": it.item_id, "surface": c.key, "name": c.name, "weight": float(c.weight), "source": c.source}
+            for it, concepts in zip(texts, found) for c in concepts]
+    return pd.DataFrame(rows, columns=["item_id", "surface", "name", "weight", "source"])
+
+
+def _extract_reviews(extractor, events: pd.DataFrame, progress: bool) -> pd.DataFrame:
+    with_text = events.dropna(subset=["text"]) if "text" in events else events.iloc[0:0]
+    with_text = with_text[with_text["text"].astype(str).str.strip() != ""]
+    if with_text.empty:
+        return pd.DataFrame(columns=["user_id", "item_id", "text_hash", "surface", "name", "weight"])
+    texts = with_text["text"].astype(str).tolist()
+    found = extractor.extract_reviews(texts, show_progress=progress)
+    rows = [{"user_id": u, "item_id": i, "text_hash": _hash(t), "surface": c.key, "name": c.name,
+             "weight": float(c.weight)}
+            for u, i, t, concepts in zip(with_text["user_id"], with_text["item_id"], texts, found) for c in concepts]
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "text_hash", "surface", "name", "weight"])
+
+
+def _vocab_from_state(state) -> ConceptVocabulary | None:
+    concepts = state.table("concepts")
+    if concepts.empty or "concept_vectors" not in state.arrays:
+        return None
+    keys = concepts["key"].tolist()
+    return ConceptVocabulary(
+        keys=keys,
+        names=dict(zip(keys, concepts["name"])),
+        aliases={k: list(a) for k, a in zip(keys, concepts["aliases"])},
+        vectors=state.arrays["concept_vectors"],
+    )
+
+
+def _canonical(frame: pd.DataFrame, vocab: ConceptVocabulary, by: list[str]) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=[*by, "key", "weight", "source"])
+    out = frame.assign(key=frame["surface"].map(vocab.canonical))
+    agg = {"weight": ("weight", "max")}
+    if "source" in out:
+        agg["source"] = ("source", "first")
+    out = out.sort_values("weight", ascending=False).groupby([*by, "key"], as_index=False).agg(**agg)
+    if "source" not in out:
+        out["source"] = "review"
+    return out
+
+
+def _rows_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["_empty"])
+
+
+def _frame_rows(frame: pd.DataFrame) -> list[dict]:
+    if frame.empty or "_empty" in frame:
+        return []
+    return builder._records(frame)
+
+
+def run_refresh(
+    store: GraphStore,
+    workdir: Workdir,
+    extractor_factory: Callable[[], Any],
+    full: bool = False,
+    gnn_config: Any = None,
+    use_gnn: bool = True,
+    weights: WeightConfig = WeightConfig(),
+    progress: bool = True,
+) -> RefreshReport:
+    """Run one refresh; see the module docstring. Raises on failure, leaving the old version active."""
+    timer = Timer()
+    state = workdir.load_state()
+    pending = workdir.pending()
+    if not pending and state.version and not full:
+        return RefreshReport(True, state.version, store.counts(), {}, 0, 0, 0, {}, state.meta.get("graph", {}))
+    version = _new_version()
+    bar = tqdm(total=7, desc="refresh", unit="step", disable=not progress)
+
+    with timer.step("gather"):
+        old_items = state.table("items")
+        new_items = _gather(workdir, "items", pending)
+        items = _merge_items(old_items.copy(), new_items)
+        if items.empty:
+            raise ValueError("refresh: no items yet; ingest items before events (ig.ingest_items(frame))")
+        old_events = state.table("events")
+        new_events = _gather(workdir, "events", pending)
+        for col in EVENT_COLUMNS:
+            if col not in new_events:
+                new_events[col] = None
+        known = set(items["item_id"])
+        unknown = ~new_events["item_id"].isin(known) if len(new_events) else pd.Series(dtype=bool)
+        quarantined = int(unknown.sum()) if len(new_events) else 0
+        if quarantined:
+            bad = new_events[unknown]
+            write_quarantine(pd.DataFrame({
+                "source": "inbox events", "row": bad.index + 1, "column": "item_id",
+                "reason": [f"unknown item {i!r}: ingest the item first" for i in bad["item_id"]],
+                "raw": bad.to_json(orient="records", lines=True).splitlines()}), workdir.quarantine_dir)
+            new_events = new_events[~unknown]
+        events = pd.concat([old_events, new_events[EVENT_COLUMNS]], ignore_index=True) if len(old_events) else new_events[EVENT_COLUMNS]
+        events = events.reset_index(drop=True)
+    bar.update()
+
+    with timer.step("extract"):
+        old_hash = dict(zip(old_items["item_id"], old_items["text_hash"])) if len(old_items) and not full else {}
+        changed = items[[old_hash.get(i) != h for i, h in zip(items["item_id"], items["text_hash"])]]
+        extractor = extractor_factory()
+        fresh = _extract_items(extractor, changed, progress)
+        kept = state.table("item_concepts_surface")
+        kept = kept[~kept["item_id"].isin(changed["item_id"])] if len(kept) and not full else pd.DataFrame()
+        item_surface = pd.concat([kept, fresh], ignore_index=True) if len(kept) else fresh
+        old_reviews = state.table("review_surface") if not full else pd.DataFrame()
+        seen = set(old_reviews["text_hash"]) if len(old_reviews) else set()
+        candidates = events if full or not len(old_events) else new_events
+        if "text" in candidates and len(candidates):
+            candidates = candidates[[(_hash(t) if isinstance(t, str) else None) not in seen for t in candidates["text"]]]
+        review_surface = pd.concat([old_reviews, _extract_reviews(extractor, candidates, progress)], ignore_index=True)
+        review_surface = review_surface.drop_duplicates(["user_id", "item_id", "text_hash", "surface"])
+    bar.update()
+
+    with timer.step("concepts"):
+        names = dict(zip(item_surface["surface"], item_surface["name"]))
+        names.update({k: v for k, v in zip(review_surface["surface"], review_surface["name"]) if k not in names})
+        counts = pd.concat([item_surface["surface"], review_surface["surface"]]).value_counts().to_dict()
+        vocab = resolve_concepts(names, counts=counts, existing=None if full else _vocab_from_state(state))
+        item_concepts = _canonical(item_surface, vocab, ["item_id"])
+        review_concepts = _canonical(review_surface.drop(columns=["text_hash"]), vocab, ["user_id", "item_id"])
+        concept_domains = (item_concepts.merge(items[["item_id", "domain"]], on="item_id")
+                           .groupby("key")["domain"].agg(lambda d: set(d)).to_dict())
+        topics = induce_topics(vocab, concept_domains)
+        related = related_concepts(vocab)
+    bar.update()
+
+    with timer.step("interests"):
+        interactions = aggregate_interactions(events, weights)
+        interests = builder.user_interests(interactions, item_concepts, items, review_concepts)
+    bar.update()
+
+    with timer.step("write_graph"):
+        item_nodes, domain_nodes, in_domain = builder.item_rows(items)
+        user_nodes, interacted = builder.interaction_rows(interactions)
+        used = set(item_concepts["key"]) | set(interests["key"])
+        origins = {k: "review" for k in set(review_concepts["key"]) - set(item_concepts["key"])}
+        concept_nodes = [r for r in builder.concept_rows(vocab.names, vocab.aliases, item_concepts, origins)
+                         if r["key"] in used]
+        topic_nodes, in_topic = builder.topic_rows(topics)
+        in_topic = [r for r in in_topic if r["src"] in used]
+        related_edges = [r for r in builder.related_rows(related) if r["src"] in used and r["dst"] in used]
+        new_rows = builder.GraphRows(
+            nodes={"Domain": domain_nodes, "Item": item_nodes, "User": user_nodes, "Concept": concept_nodes,
+                   "Topic": topic_nodes},
+            edges={"IN_DOMAIN": in_domain, "HAS_CONCEPT": builder.has_concept_rows(item_concepts),
+                   "INTERACTED": interacted, "INTERESTED_IN": builder.interest_rows(interests, time.time()),
+                   "IN_TOPIC": in_topic, "RELATED_TO": related_edges})
+        if full:
+            store.clear()
+        changed_rows, removed_rows = builder.GraphRows(), builder.GraphRows()
+        for name, kind in ROW_TABLES.items():
+            old = [] if full else _frame_rows(state.table(f"rows_{name}"))
+            rows = getattr(new_rows, kind)[name]
+            if name == "INTERESTED_IN":
+                old = [{k: v for k, v in r.items() if k != "updated"} for r in old]
+                stamp = rows[0]["updated"] if rows else 0.0
+                diff, gone = builder.diff_rows(old, [{k: v for k, v in r.items() if k != "updated"} for r in rows])
+                diff = [{**r, "updated": stamp} for r in diff]
+            else:
+                diff, gone = builder.diff_rows(old, rows)
+            getattr(changed_rows, kind)[name] = diff
+            getattr(removed_rows, kind)[name] = gone
+        written = builder.write_graph(store, changed_rows, removed_rows)
+    bar.update()
+
+    with timer.step("text_vectors"):
+        old_vecs = state.arrays.get("item_text")
+        old_keys = state.table("items")["item_id"].tolist() if old_vecs is not None else []
+        reuse = {k: old_vecs[i] for i, k in enumerate(old_keys)} if old_vecs is not None and not full else {}
+        need = [r for r in items.itertuples() if r.item_id not in reuse or r.item_id in set(changed["item_id"])]
+        encoded = get_text_encoder().encode([item_text(r) for r in need], show_progress=progress)
+        reuse.update({r.item_id: v for r, v in zip(need, encoded)})
+        item_vectors = np.stack([reuse[i] for i in items["item_id"]]).astype(np.float32)
+        if len(need):
+            store.write_vectors("Item", [r.item_id for r in need], encoded, prop="text_embedding")
+        concept_keys = [k for k in vocab.keys if k in used]
+        concept_vectors = vocab.vectors[[vocab.keys.index(k) for k in concept_keys]] if concept_keys else np.zeros((0, 384), np.float32)
+        new_concepts = {r["key"] for r in changed_rows.nodes["Concept"]}
+        idx = [i for i, k in enumerate(concept_keys) if k in new_concepts]
+        if idx:
+            store.write_vectors("Concept", [concept_keys[i] for i in idx], concept_vectors[idx], prop="text_embedding")
+    bar.update()
+
+    gnn_info: dict[str, Any] = {}
+    arrays = {"item_text": item_vectors, "concept_vectors": vocab.vectors}
+    with timer.step("gnn"):
+        if use_gnn:
+            import gnn
+
+            snapshot = store.snapshot()
+            text_vectors = {"Item": (items["item_id"].tolist(), item_vectors), "Concept": (concept_keys, concept_vectors)}
+            previous = workdir.model_dir(state.version) / "checkpoint.pt" if state.version else None
+            result = gnn.fit_vectors(
+                snapshot, text_vectors, gnn_config or gnn.GnnConfig(),
+                checkpoint_dir=workdir.model_dir(version),
+                warm_start=previous if previous is not None and previous.exists() and not full else None,
+                progress=progress)
+            gnn.write_vectors(store, result)
+            for label, (keys, matrix) in result.vectors.items():
+                arrays[f"gnn_{label}"] = matrix
+                arrays[f"gnn_{label}_keys"] = np.array(keys, dtype=str)
+            gnn_info = {"model_version": result.version,
+                        **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str))}}
+    bar.update()
+    bar.close()
+
+    tables = {"items": items, "events": events, "item_concepts_surface": item_surface,
+              "review_surface": review_surface, "item_concepts": item_concepts, "review_concepts": review_concepts,
+              "interactions": interactions.drop(columns=["text"], errors="ignore"), "interests": interests,
+              "concepts": pd.DataFrame({"key": vocab.keys, "name": [vocab.names[k] for k in vocab.keys],
+                                        "aliases": [list(vocab.aliases.get(k, [])) for k in vocab.keys]})}
+    for name, kind in ROW_TABLES.items():
+        tables[f"rows_{name}"] = _rows_frame(getattr(new_rows, kind)[name])
+    graph_counts = new_rows.counts()
+    meta = {"graph": graph_counts, "gnn": gnn_info, "timings": timer.timings}
+    workdir.write_state(version, tables, arrays, meta)
+    store.set_meta("active_version", version)
+    store.flush()
+    inbox_seq = max([seq for seq, _, _ in pending], default=workdir.active().get("inbox_seq", 0))
+    workdir.activate({"version": version, "previous": state.version, "inbox_seq": inbox_seq,
+                      "created": time.time()})
+    workdir.drop_consumed()
+    log.info("refresh: version %s active (%s)", version, graph_counts)
+    return RefreshReport(
+        noop=False, model_version=version, counts=store.counts(), written=written,
+        new_items=len(changed), new_events=len(new_events), quarantined=quarantined,
+        timings=timer.timings, graph=graph_counts, gnn=gnn_info)

@@ -5,9 +5,10 @@ candidate items of the request, so weights compare like with like):
 
     score(u, i) = sum_k w_k * c_k(u, i) / sum_k w_k,   k in {collaborative, concepts, gnn, popularity}
 
-collaborative = RP3beta walk, concepts = concept walk (both `kg.proximity`), gnn = cosine
-of the GNN user and item vectors (negatives clipped to 0), popularity = log engagement.
-`score` is also the readable 0-1 similarity ("88% match"). The default weights
+collaborative = RP3beta walk and concepts = concept walk (both `kg.proximity`, each scaled
+by its per-user maximum), gnn = cosine of the GNN user and item vectors (in [-1, 1]:
+an item pointing away from the user's vector is pushed down), popularity = log engagement scaled by the domain's maximum.
+`score`, clipped to [0, 1], is also the readable similarity ("88% match"). The default weights
 (`DEFAULT_BLEND`) were chosen on validation users of the synthetic cross-domain data and
 the Food <-> Kitchen data (docs/evaluation.md); `InterestGraph.tune_blend` re-chooses them
 on a validation split of your own data.
@@ -20,6 +21,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+import torch
 
 from kg.proximity import ProximityIndex, build_index
 from kg.store import GraphSnapshot
@@ -36,6 +39,15 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class Scores:
+    """Blended scores (batch x candidates), the candidates' item columns, and the scaled walks."""
+
+    total: np.ndarray
+    cols: np.ndarray
+    parts: dict[str, sp.csr_matrix]
+
+
+@dataclass
 class ServingModel:
     """Everything `recommend` needs, built once per active version."""
 
@@ -46,6 +58,7 @@ class ServingModel:
     user_vectors: np.ndarray | None = None     # rows aligned with index.users (zeros when unknown)
     item_vectors: np.ndarray | None = None     # rows aligned with index.items
     blend: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BLEND))
+    _domain_vectors: dict[str | None, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, snapshot: GraphSnapshot, version: str | None, arrays: Mapping[str, np.ndarray],
@@ -61,89 +74,134 @@ class ServingModel:
         return model
 
     # ---- scoring ------------------------------------------------------------------------
-    def components(self, user_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Raw component scores (batch x items) for the users."""
-        rows = self.index.user_rows(user_ids)
-        out = {
-            "collaborative": self.index.collaborative(rows),
-            "concepts": self.index.concept_walk(rows),
-            "popularity": np.broadcast_to(self.index.popularity, (len(rows), len(self.index.items))).copy(),
-        }
-        gnn = np.zeros_like(out["collaborative"])
-        if self.user_vectors is not None and self.item_vectors is not None:
-            known = rows >= 0
-            if known.any():
-                gnn[known] = np.clip(self.user_vectors[rows[known]] @ self.item_vectors.T, 0, None)
-        out["gnn"] = gnn
-        return out
-
     def score(self, user_ids: Sequence[str], domain: str | None = None,
-              blend: Mapping[str, float] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Blended scores in [0, 1] (batch x items; -inf outside `domain`) and the scaled components."""
-        weights = dict(blend or self.blend)
-        mask = self.index.domain_mask(domain)
-        raw = self.components(user_ids)
-        scaled = {}
-        total = np.zeros((len(user_ids), len(self.index.items)), dtype=np.float32)
-        for name, matrix in raw.items():
-            matrix = np.where(mask, matrix, 0.0)
-            top = matrix.max(axis=1, keepdims=True)
-            scaled[name] = np.divide(matrix, top, out=np.zeros_like(matrix), where=top > 0).astype(np.float32)
-            total += weights.get(name, 0.0) * scaled[name]
-        total /= max(sum(weights.values()), 1e-12)
-        total[:, ~mask] = -np.inf
-        return total, scaled
+              blend: Mapping[str, float] | None = None) -> "Scores":
+        """Blended scores in [0, 1] over the candidate items of `domain` (all when None).
 
-    def seen(self, rows: np.ndarray) -> list[set[int]]:
+        The walks are sparse and only their nonzeros are added; the GNN term is one dense
+        matmul over the candidate items, as in a plain vector search.
+        """
+        weights = dict(blend or self.blend)
+        total_weight = max(sum(weights.values()), 1e-12)
+        cols = np.flatnonzero(self.index.domain_mask(domain))
+        rows = self.index.user_rows(user_ids)
+        parts: dict[str, sp.csr_matrix] = {}
+        walks = {"collaborative": self.index.collaborative, "concepts": self.index.concept_walk}
+        for name, walk in walks.items():
+            matrix = walk(rows)[:, cols].tocsr() if domain is not None else walk(rows)
+            top = matrix.max(axis=1).toarray().ravel()
+            inv = np.divide(1.0, top, out=np.zeros_like(top, dtype=np.float32), where=top > 0)
+            parts[name] = (sp.diags(inv.astype(np.float32)) @ matrix).tocsr()
+        w_gnn = weights.get("gnn", 0.0) / total_weight
+        w_pop = weights.get("popularity", 0.0) / total_weight
+        known = (rows >= 0)[:, None]
+        if self.user_vectors is not None and self.item_vectors is not None:
+            user_vecs = self.user_vectors[np.where(rows >= 0, rows, 0)] * np.float32(w_gnn) * known
+        else:
+            user_vecs = np.zeros((len(rows), 0), dtype=np.float32)
+        augmented = np.hstack([user_vecs, np.full((len(rows), 1), w_pop, dtype=np.float32)])
+        total = augmented.astype(np.float32) @ self._candidates(domain, cols).T
+        for name, matrix in parts.items():
+            w = weights.get(name, 0.0) / total_weight
+            if w and matrix.nnz:
+                at = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+                total[at, matrix.indices] += w * matrix.data
+        return Scores(total, cols, parts)
+
+    def _candidates(self, domain: str | None, cols: np.ndarray) -> np.ndarray:
+        """Candidate item vectors with the scaled popularity appended as one more dimension.
+
+        So one matmul gives w_gnn * cos(u, i) + w_pop * popularity(i) for every candidate.
+        """
+        if domain not in self._domain_vectors:
+            pop = self.index.popularity[cols]
+            pop = pop / pop.max() if len(pop) and pop.max() > 0 else np.zeros(len(cols), np.float32)
+            vectors = self.item_vectors[cols] if self.item_vectors is not None else np.zeros((len(cols), 0), np.float32)
+            self._domain_vectors[domain] = np.ascontiguousarray(np.hstack([vectors, pop[:, None]]).astype(np.float32))
+        return self._domain_vectors[domain]
+
+    def seen(self, rows: np.ndarray) -> list[np.ndarray]:
         """Item columns each user engaged with or rejected (empty for unknown users)."""
         out = []
         for r in rows:
             if r < 0:
-                out.append(set())
+                out.append(np.zeros(0, dtype=np.int64))
             else:
-                out.append(set(self.index.R[r].indices.tolist()) | set(self.index.disliked[r].indices.tolist()))
+                out.append(np.concatenate([self.index.R[r].indices, self.index.disliked[r].indices]))
         return out
 
     def recommend(self, user_ids: Sequence[str], k: int = 20, domain: str | None = None,
                   exclude_seen: bool = True, exclude: Mapping[str, set[str]] | None = None,
                   with_reasons: bool = True, diversity: float = 0.0) -> list[list[Recommendation]]:
         """Top-k per user; `exclude[user]` adds item ids to filter (e.g. fresh dislikes)."""
-        scores, scaled = self.score(user_ids, domain)
+        scores = self.score(user_ids, domain)
         rows = self.index.user_rows(user_ids)
-        seen = self.seen(rows) if exclude_seen else [set() for _ in rows]
+        position = np.full(len(self.index.items), -1, dtype=np.int64)
+        position[scores.cols] = np.arange(len(scores.cols))
+        seen = self.seen(rows) if exclude_seen else [np.zeros(0, dtype=np.int64) for _ in rows]
+        gnn_on = self.user_vectors is not None and self.item_vectors is not None
+        pop_max = max(float(self.index.popularity[scores.cols].max(initial=0.0)), 1e-12)
+        for matrix in scores.parts.values():
+            matrix.sort_indices()
+        total = scores.total
+        banned_rows, banned_cols = [], []
+        for b, user in enumerate(user_ids):
+            extra = [self.index.item_index[i] for i in (exclude or {}).get(user, ()) if i in self.index.item_index]
+            banned = position[np.concatenate([seen[b], np.asarray(extra, dtype=np.int64)])]
+            banned = banned[banned >= 0]
+            banned_rows.append(np.full(len(banned), b))
+            banned_cols.append(banned)
+        if banned_rows:
+            total[np.concatenate(banned_rows), np.concatenate(banned_cols)] = -np.inf
+        tops = self._top_batch(total, k, scores.cols) if diversity <= 0 else None
         results = []
         for b, user in enumerate(user_ids):
-            row = scores[b]
-            banned = set(seen[b])
-            for item in (exclude or {}).get(user, ()):
-                if item in self.index.item_index:
-                    banned.add(self.index.item_index[item])
-            if banned:
-                row = row.copy()
-                row[list(banned)] = -np.inf
-            top = self._top(row, k, diversity)
+            row = total[b]
             recs = []
-            for i in top:
+            top = tops[b] if tops is not None else self._top(row, k, diversity, scores.cols)
+            walk_values = {name: _row_values(m, b, top) for name, m in scores.parts.items()}
+            for n, j in enumerate(top):
+                i = int(scores.cols[j])
                 item = self.index.items[i]
-                comps = {name: round(float(scaled[name][b, i]), 4) for name in COMPONENTS}
+                comps = {name: round(float(values[n]), 4) for name, values in walk_values.items()}
+                comps["gnn"] = round(float(self.user_vectors[rows[b]] @ self.item_vectors[i]), 4) \
+                    if gnn_on and rows[b] >= 0 else 0.0
+                comps["popularity"] = round(float(self.index.popularity[i] / pop_max), 4)
                 recs.append(Recommendation(
                     user_id=user, item_id=item, title=self.titles.get(item, item),
-                    domain=str(self.index.item_domain[i]), score=round(float(row[i]), 6),
-                    similarity=round(float(np.clip(row[i], 0.0, 1.0)), 4), components=comps,
+                    domain=str(self.index.item_domain[i]), score=round(float(row[j]), 6),
+                    similarity=round(float(np.clip(row[j], 0.0, 1.0)), 4), components=comps,
                     reasons=self.reasons(rows[b], i) if with_reasons else []))
             results.append(recs)
         return results
 
-    def _top(self, row: np.ndarray, k: int, diversity: float) -> list[int]:
+    def _top_batch(self, total: np.ndarray, k: int, cols: np.ndarray) -> list[list[int]]:
+        """Per row, positions of the k best finite scores, best first, ties by item id."""
+        k = min(k, total.shape[1])
+        if k == 0:
+            return [[] for _ in range(total.shape[0])]
+        part = torch.topk(torch.from_numpy(total), k, dim=1, sorted=False).indices.numpy()
+        out = []
+        for b, candidates in enumerate(part):
+            values = total[b, candidates]
+            keep = candidates[np.isfinite(values)]
+            out.append(sorted(keep.tolist(), key=lambda j: (-total[b, j], self.index.items[cols[j]])))
+        return out
+
+    def _top(self, row: np.ndarray, k: int, diversity: float, cols: np.ndarray) -> list[int]:
+        """Positions of the k best finite scores (ties by item id); MMR when `diversity` > 0."""
+        if diversity <= 0 or self.item_vectors is None:
+            k = min(k, len(row))
+            if k == 0:
+                return []
+            cut = -np.partition(-row, k - 1)[k - 1] if k < len(row) else -np.inf
+            best = np.flatnonzero((row >= cut) & (row > -np.inf))
+            return sorted(best.tolist(), key=lambda j: (-row[j], self.index.items[cols[j]]))[:k]
         finite = np.flatnonzero(np.isfinite(row))
         if len(finite) == 0:
             return []
-        k = min(k, len(finite))
-        if diversity <= 0 or self.item_vectors is None:
-            part = finite[np.argpartition(-row[finite], k - 1)[:k]] if k < len(finite) else finite
-            return sorted(part.tolist(), key=lambda i: (-row[i], self.index.items[i]))
         pool = finite[np.argsort(-row[finite], kind="stable")[: 5 * k]].tolist()
-        vectors = _unit_rows(self.item_vectors)
+        vectors = _unit_rows(self.item_vectors[cols])
         chosen: list[int] = []
         while pool and len(chosen) < k:
             best = max(pool, key=lambda i: (1 - diversity) * row[i]
@@ -174,6 +232,18 @@ class ServingModel:
         if not out:
             out.append("popular in this domain")
         return out[:limit]
+
+
+def _row_values(matrix: sp.csr_matrix, row: int, positions: Sequence[int]) -> np.ndarray:
+    """matrix[row, positions] for a CSR matrix with sorted indices, without per-element indexing."""
+    lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+    idx, data = matrix.indices[lo:hi], matrix.data[lo:hi]
+    pos = np.asarray(positions, dtype=idx.dtype if len(idx) else np.int64)
+    at = np.searchsorted(idx, pos)
+    found = (at < len(idx)) & (idx[np.minimum(at, max(len(idx) - 1, 0))] == pos) if len(idx) else np.zeros(len(pos), bool)
+    out = np.zeros(len(pos), dtype=np.float32)
+    out[found] = data[at[found]]
+    return out
 
 
 def _aligned(arrays: Mapping[str, np.ndarray], label: str, keys: Sequence[str]) -> np.ndarray | None:

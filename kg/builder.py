@@ -37,11 +37,19 @@ class GraphRows:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as dicts without missing values (NaN/None mean "not set")."""
-    out = []
-    for rec in frame.to_dict("records"):
-        out.append({k: v for k, v in rec.items() if not _is_missing(v)})
-    return out
+    """DataFrame rows as dicts without missing values (NaN/None mean "not set").
+
+    Built column-wise (`tolist` is bulk) because `to_dict("records")` is slow on Arrow strings.
+    """
+    columns = list(frame.columns)
+    values = [frame[c].tolist() for c in columns]
+    records = [dict(zip(columns, row)) for row in zip(*values)]
+    for column in columns:
+        if frame[column].isna().any():
+            for rec in records:
+                if _is_missing(rec[column]):
+                    del rec[column]
+    return records
 
 
 def _is_missing(value: Any) -> bool:
@@ -87,36 +95,49 @@ def user_interests(
 
     weight(u, c) = sum over items i of max(w_ui, 0) * w_ic, scaled so the user's strongest
     concept is 1; plus concepts from the user's own reviews at REVIEW_INTEREST_WEIGHT * review
-    weight. Disliked items add nothing. Returns user_id, key, weight, source, domains.
+    weight; capped at 1. Disliked items add nothing. Each user keeps their `top_n` strongest.
+    Returns user_id, key, weight, source ("behaviour", "review" or both), domains.
     """
+    columns = ["user_id", "key", "weight", "source", "domains"]
+    domain_of = items[["item_id", "domain"]]
     positive = interactions.loc[interactions["weight"] > 0, ["user_id", "item_id", "weight"]]
     joined = positive.merge(item_concepts[["item_id", "key", "weight"]], on="item_id", suffixes=("_ui", "_ic"))
-    joined["w"] = joined["weight_ui"] * joined["weight_ic"]
-    joined = joined.merge(items[["item_id", "domain"]], on="item_id")
-    frames = []
-    if len(joined):
-        agg = joined.groupby(["user_id", "key"]).agg(w=("w", "sum"), domains=("domain", lambda d: sorted(set(d))))
-        agg = agg.reset_index()
-        agg["w"] = agg["w"] / agg.groupby("user_id")["w"].transform("max")
-        agg["source"] = "behaviour"
-        frames.append(agg)
+    joined = joined.assign(w=joined["weight_ui"] * joined["weight_ic"]).merge(domain_of, on="item_id")
+    behaviour = joined.groupby(["user_id", "key"])["w"].sum()
+    if len(behaviour):
+        behaviour = behaviour / behaviour.groupby(level="user_id").transform("max")
+    parts = [joined[["user_id", "key", "domain"]]]
+    review = pd.Series(dtype=float)
     if review_concepts is not None and len(review_concepts):
-        rev = review_concepts.merge(items[["item_id", "domain"]], on="item_id", how="left")
-        rev = rev.groupby(["user_id", "key"]).agg(w=("weight", "max"), domains=("domain", lambda d: sorted(set(d.dropna()))))
-        rev = rev.reset_index()
-        rev["w"] = rev["w"] * REVIEW_INTEREST_WEIGHT
-        rev["source"] = "review"
-        frames.append(rev)
-    if not frames:
-        return pd.DataFrame(columns=["user_id", "key", "weight", "source", "domains"])
-    both = pd.concat(frames, ignore_index=True)
-    both = both.groupby(["user_id", "key"], as_index=False).agg(
-        w=("w", "sum"), source=("source", lambda s: "+".join(sorted(set(s)))),
-        domains=("domains", lambda ds: sorted({d for x in ds for d in x})))
-    both["w"] = both["w"].clip(upper=1.0).round(6)
-    both = both.sort_values(["user_id", "w", "key"], ascending=[True, False, True])
-    both = both.groupby("user_id").head(top_n)
-    return both.rename(columns={"w": "weight"})[["user_id", "key", "weight", "source", "domains"]].reset_index(drop=True)
+        rev = review_concepts.merge(domain_of, on="item_id", how="left")
+        review = rev.groupby(["user_id", "key"])["weight"].max() * REVIEW_INTEREST_WEIGHT
+        parts.append(rev[["user_id", "key", "domain"]])
+    if len(review) and len(behaviour):
+        total = behaviour.add(review, fill_value=0.0)
+    else:
+        total = behaviour if len(behaviour) else review
+    total = total.clip(upper=1.0).round(6)
+    if total.empty:
+        return pd.DataFrame(columns=columns)
+    in_b = total.index.isin(behaviour.index) if len(behaviour) else np.zeros(len(total), bool)
+    in_r = total.index.isin(review.index) if len(review) else np.zeros(len(total), bool)
+    out = total.rename("weight").reset_index()
+    out["source"] = np.where(in_b & in_r, "behaviour+review", np.where(in_b, "behaviour", "review"))
+    out = out.sort_values(["user_id", "weight", "key"], ascending=[True, False, True])
+    out = out.groupby("user_id", sort=False).head(top_n)
+    out["domains"] = _domain_lists(out, pd.concat(parts, ignore_index=True))
+    return out[columns].reset_index(drop=True)
+
+
+def _domain_lists(kept: pd.DataFrame, pairs: pd.DataFrame) -> list[list[str]]:
+    """For each (user_id, key) row of `kept`, the sorted domains it was seen in (bitmask groupby)."""
+    pairs = pairs.dropna(subset=["domain"]).drop_duplicates()
+    names = sorted(pairs["domain"].unique())
+    code = {d: 1 << i for i, d in enumerate(names)}
+    masks = pairs.assign(m=pairs["domain"].map(code).astype("int64")).groupby(["user_id", "key"])["m"].sum()
+    row_masks = masks.reindex(pd.MultiIndex.from_frame(kept[["user_id", "key"]])).fillna(0).astype("int64")
+    decode = {m: [d for d in names if m & code[d]] for m in set(row_masks.tolist())}
+    return [decode[m] for m in row_masks.tolist()]
 
 
 def interest_rows(interests: pd.DataFrame, updated: float) -> list[dict]:

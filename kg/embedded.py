@@ -86,9 +86,13 @@ class EmbeddedStore(GraphStore):
         table, out, inn = self._edges[rel], self._out[rel], self._in[rel]
         for row in clean:
             src, dst = row.pop("src"), row.pop("dst")
-            table.setdefault((src, dst), {}).update(row)
-            out[src].add(dst)
-            inn[dst].add(src)
+            existing = table.get((src, dst))
+            if existing is None:
+                table[(src, dst)] = row
+                out[src].add(dst)
+                inn[dst].add(src)
+            else:
+                existing.update(row)
         self._dirty = self._dirty or bool(clean)
         return len(clean)
 
@@ -233,10 +237,15 @@ class EmbeddedStore(GraphStore):
         staging.mkdir()
         for label, table in self._nodes.items():
             _write_table(staging / f"node-{label}.parquet",
-                         [{"key": k, **props} for k, props in table.items()], ["key"])
+                         [{"key": k, **props} for k, props in table.items()], ["key"],
+                         [p for p in node_type(label).properties if _is_vector_prop(label, p)])
         for rel, table in self._edges.items():
-            _write_table(staging / f"edge-{rel}.parquet",
-                         [{"src": s, "dst": d, **props} for (s, d), props in table.items()], ["src", "dst"])
+            columns = {"src": [s for s, _ in table], "dst": [d for _, d in table]}
+            for prop in EDGE_TYPES[rel].properties:
+                column = [props.get(prop) for props in table.values()]
+                if any(v is not None for v in column):
+                    columns[prop] = column
+            pd.DataFrame(columns).to_parquet(staging / f"edge-{rel}.parquet", index=False)
         (staging / "meta.json").write_text(json.dumps(self._meta, sort_keys=True))
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
@@ -291,10 +300,11 @@ class EmbeddedStore(GraphStore):
         log.info("embedded store: opened %s (%s)", folder, self.counts())
 
 
-def _write_table(file: Path, records: list[dict[str, Any]], key_columns: list[str]) -> None:
+def _write_table(file: Path, records: list[dict[str, Any]], key_columns: list[str],
+                 vector_columns: Sequence[str] = ()) -> None:
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=key_columns)
-    for column in frame.columns:
-        if frame[column].map(lambda v: isinstance(v, np.ndarray)).any():
+    for column in vector_columns:
+        if column in frame:
             frame[column] = frame[column].map(lambda v: v.tolist() if isinstance(v, np.ndarray) else v)
     frame.to_parquet(file, index=False)
 

@@ -12,6 +12,11 @@ batch of users is a few sparse products, milliseconds per user. Walks (row-stoch
 
 Edge weights are raised to `alpha` before normalising (alpha < 1 flattens heavy users).
 Disliked interactions (weight <= 0) take no part in walks.
+
+For speed the two-step item -> user -> item walk is precomputed once as a sparse item-item
+matrix keeping each item's `ITEM_NEIGHBOURS` strongest neighbours, and each concept keeps
+its `CONCEPT_ITEMS` strongest items; a query is then sparse x sparse with small rows, and
+its results stay sparse.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from kg.store import GraphSnapshot
+
+ITEM_NEIGHBOURS = 200
+CONCEPT_ITEMS = 300
+_BLOCK = 4096
 
 
 def _index(keys: Sequence[str]) -> dict[str, int]:
@@ -39,6 +48,26 @@ def _matrix(frame: pd.DataFrame, rows: dict[str, int], cols: dict[str, int], wei
     values = frame.loc[ok, weight].astype(float).to_numpy() if weight and weight in frame else np.ones(int(ok.sum()))
     return sp.csr_matrix((values.astype(np.float32), (r[ok].astype(int), c[ok].astype(int))),
                          shape=(len(rows), len(cols)))
+
+
+def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the `k` largest entries of each row (ties broken by column)."""
+    m = matrix.tocsr()
+    m.sum_duplicates()
+    counts = np.diff(m.indptr)
+    if counts.max(initial=0) <= k:
+        return m
+    rows, cols, vals = [], [], []
+    for r in np.flatnonzero(counts):
+        lo, hi = m.indptr[r], m.indptr[r + 1]
+        data, idx = m.data[lo:hi], m.indices[lo:hi]
+        if hi - lo > k:
+            keep = np.argpartition(-data, k - 1)[:k]
+            data, idx = data[keep], idx[keep]
+        rows.append(np.full(len(idx), r))
+        cols.append(idx)
+        vals.append(data)
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=m.shape)
 
 
 def row_normalise(matrix: sp.csr_matrix, alpha: float = 1.0) -> sp.csr_matrix:
@@ -81,6 +110,11 @@ class ProximityIndex:
         self.P_cc = row_normalise(self.CC)
         degree = np.asarray((self.R > 0).sum(axis=0)).ravel().astype(np.float32)
         self.pop_penalty = np.power(np.maximum(degree, 1.0), -self.beta).astype(np.float32)
+        blocks = [top_k_per_row(self.P_iu[start:start + _BLOCK] @ self.P_ui, ITEM_NEIGHBOURS)
+                  for start in range(0, len(self.items), _BLOCK)]
+        item_item = sp.vstack(blocks).tocsr() if blocks else sp.csr_matrix((0, 0), dtype=np.float32)
+        self.item_item = (item_item @ sp.diags(self.pop_penalty)).tocsr().astype(np.float32)
+        self.concept_items = top_k_per_row(self.P_ci, CONCEPT_ITEMS)
 
     def domain_mask(self, domain: str | None) -> np.ndarray:
         if domain is None:
@@ -90,27 +124,23 @@ class ProximityIndex:
     def user_rows(self, user_ids: Sequence[str]) -> np.ndarray:
         return np.array([self.user_index.get(u, -1) for u in user_ids])
 
-    def collaborative(self, rows: np.ndarray) -> np.ndarray:
-        """RP3beta scores (batch x items) for user row indices (-1 = unknown user -> zeros)."""
-        out = np.zeros((len(rows), len(self.items)), dtype=np.float32)
-        known = rows >= 0
-        if known.any():
-            start = self.P_ui[rows[known]]
-            out[known] = ((start @ self.P_iu) @ self.P_ui).toarray() * self.pop_penalty
-        return out
+    def _starts(self, rows: np.ndarray, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        """Rows of `matrix` for user rows (-1 = unknown user -> an empty row)."""
+        safe = np.where(rows >= 0, rows, 0)
+        picked = matrix[safe]
+        if (rows < 0).any():
+            picked = sp.diags((rows >= 0).astype(np.float32)) @ picked
+        return picked.tocsr()
 
-    def concept_walk(self, rows: np.ndarray) -> np.ndarray:
-        """Concept-walk scores (batch x items): interests reach items of any domain."""
-        out = np.zeros((len(rows), len(self.items)), dtype=np.float32)
-        known = rows >= 0
-        if known.any():
-            r = rows[known]
-            via_items = self.P_ui[r] @ self.P_ic
-            direct = self.P_uc[r]
-            concepts = 0.5 * via_items + 0.5 * direct
-            concepts = concepts + 0.5 * (concepts @ self.P_cc)
-            out[known] = (concepts @ self.P_ci).toarray()
-        return out
+    def collaborative(self, rows: np.ndarray) -> sp.csr_matrix:
+        """RP3beta scores (batch x items, sparse) for user row indices (-1 = unknown user)."""
+        return (self._starts(rows, self.P_ui) @ self.item_item).tocsr()
+
+    def concept_walk(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Concept-walk scores (batch x items, sparse): interests reach items of any domain."""
+        concepts = 0.5 * (self._starts(rows, self.P_ui) @ self.P_ic) + 0.5 * self._starts(rows, self.P_uc)
+        concepts = concepts + 0.5 * (concepts @ self.P_cc)
+        return (concepts @ self.concept_items).tocsr()
 
 
 def build_index(snapshot: GraphSnapshot, alpha: float = 0.8, beta: float = 0.5) -> ProximityIndex:

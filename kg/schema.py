@@ -208,28 +208,40 @@ def validate_nodes(label: str, rows: list[Mapping[str, Any]]) -> list[dict[str, 
 
 
 def validate_edges(rel: str, rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Check and coerce an edge batch; each row has `src`, `dst` keys plus properties."""
+    """Check and coerce an edge batch; each row has `src`, `dst` keys plus properties.
+
+    Values already of the stored type take a fast path; others go through `_coerce`.
+    """
     et = edge_type(rel)
+    kinds: dict[str, str] = {}
     out: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
-        clean: dict[str, Any] = {}
-        for end in (SRC, DST):
-            key = row.get(end)
-            if not isinstance(key, str) or not key:
-                raise BatchError(
-                    f"{rel} batch", i, f"missing or empty endpoint {end!r} (got {key!r})",
-                    f"give every row the {et.source if end == SRC else et.target} key as a string in {end!r}",
-                )
-            clean[end] = key
+        src, dst = row.get(SRC), row.get(DST)
+        if type(src) is not str or type(dst) is not str or not src or not dst:
+            end = SRC if type(src) is not str or not src else DST
+            raise BatchError(
+                f"{rel} batch", i, f"missing or empty endpoint {end!r} (got {row.get(end)!r})",
+                f"give every row the {et.source if end == SRC else et.target} key as a string in {end!r}",
+            )
+        clean: dict[str, Any] = {SRC: src, DST: dst}
         for prop, value in row.items():
-            if prop in (SRC, DST):
+            if prop == SRC or prop == DST or value is None:
+                if value is None and prop not in kinds and et.kind_of(prop) is None:
+                    raise BatchError(f"{rel} batch", i, f"unknown property {prop!r}",
+                                     f"use one of {sorted(et.properties)}")
                 continue
-            kind = et.kind_of(prop)
+            kind = kinds.get(prop)
             if kind is None:
-                raise BatchError(
-                    f"{rel} batch", i, f"unknown property {prop!r}", f"use one of {sorted(et.properties)}"
-                )
-            if value is None:
+                kind = et.kind_of(prop)
+                if kind is None:
+                    raise BatchError(f"{rel} batch", i, f"unknown property {prop!r}",
+                                     f"use one of {sorted(et.properties)}")
+                kinds[prop] = kind
+            t = type(value)
+            if (t is float and kind == FLOAT and value == value) or (t is str and kind == STR) \
+                    or (t is int and kind == INT) or (t is list and kind == STR_LIST
+                                                     and all(type(x) is str for x in value)):
+                clean[prop] = value
                 continue
             try:
                 clean[prop] = _coerce(kind, value)

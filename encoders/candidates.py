@@ -207,6 +207,32 @@ def add_candidate(
         cand.name = name
 
 
+def _uncovered_noun_runs(doc, chunks) -> list:
+    """Runs of adjectives / nouns ending in a noun that no noun chunk covers.
+
+    The parser sometimes misreads a phrase ("a sweeping sci-fi epic set on ..." parses
+    "epic" as a modifier), so the noun chunks miss it; the part-of-speech pattern does not.
+    """
+    covered = {t.i for c in chunks for t in c}
+    runs, start = [], None
+    for t in doc:
+        inside = t.i not in covered and (t.pos_ in ("ADJ", "NOUN", "PROPN") or (t.tag_ == "HYPH" and start is not None))
+        if inside and start is None:
+            start = t.i
+        if not inside and start is not None:
+            runs.append((start, t.i))
+            start = None
+    if start is not None:
+        runs.append((start, len(doc)))
+    out = []
+    for a, b in runs:
+        while b > a and doc[b - 1].pos_ not in ("NOUN", "PROPN"):
+            b -= 1
+        if b > a:
+            out.append(doc[a:b])
+    return out
+
+
 def doc_candidates(
     doc, title_chars: int, source: str = "noun_chunk", use_entities: bool = False, exclude: str = ""
 ) -> dict[str, Candidate]:
@@ -216,7 +242,9 @@ def doc_candidates(
     """
     found: dict[str, Candidate] = {}
     n = max(len(doc.text), 1)
-    spans: list[tuple[object, str]] = [(c, source) for c in doc.noun_chunks]
+    chunks = list(doc.noun_chunks)
+    spans: list[tuple[object, str]] = [(c, source) for c in chunks]
+    spans += [(r, source) for r in _uncovered_noun_runs(doc, chunks)]
     if use_entities and doc.has_annotation("ENT_IOB"):
         spans += [(e, "entity") for e in doc.ents if e.label_ in ENTITY_LABELS]
     for span, src in spans:

@@ -1,8 +1,14 @@
 """The local extractor: spaCy candidates ranked and diversified with MiniLM. The default.
 
-Per batch of items: one nlp.pipe call (ner disabled unless use_entities), one MiniLM call for
-the item texts, one MiniLM call for the phrases not yet in the phrase -> vector cache
-(phrases recur across items, so the cache saves most phrase encodes on a real catalogue).
+Per batch of items (batch_size, default 256): one nlp.pipe call (ner disabled unless
+use_entities) and one MiniLM pass over the item texts. That same pass yields the vectors of
+the candidate phrases found in the text (mean of their contextual word-piece vectors, see
+TextEncoder.encode_with_spans), so extraction costs about one encode of the texts plus the
+parse. Category and tag labels are encoded on their own, once, through a phrase -> vector
+cache (they recur across items). Measured: benchmarks/bench_extraction.py.
+
+Texts are cleaned first (encoders.textclean: HTML stripped, truncated to 2,000 characters,
+non-English texts give no phrase candidates, only their categories and tags).
 """
 
 from __future__ import annotations
@@ -13,9 +19,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from encoders.canonical import canonical_key
-from encoders.candidates import Candidate, doc_candidates, label_candidates, phrase_from_tokens, split_label
+from encoders.candidates import FORMAT_NOUNS, Candidate, doc_candidates, label_candidates, phrase_from_tokens, split_label
 from encoders.nlp import load_spacy
-from encoders.ranking import mmr, relevance, to_weight
+from encoders.ranking import calibrated_sims, mark_nested_variants, mmr, relevance, to_weight
 from encoders.text_encoder import get_text_encoder
 from encoders.textclean import clean_text, looks_english
 from encoders.types import ExtractedConcept, ItemText
@@ -54,7 +60,9 @@ class LocalExtractor:
     (about 1.5x slower spaCy, measured little gain since noun chunks cover most entities);
     min_relevance / review_min_relevance: candidates less similar to their text are dropped
     (reviews use a higher bar so that "great product, fast shipping" yields nothing);
-    lam: MMR trade-off between relevance (1.0) and diversity (0.0).
+    lam: MMR trade-off between relevance (1.0) and diversity (0.0);
+    phrase_vectors: "context" (default, phrase vectors from the text's own model pass) or
+    "standalone" (each phrase encoded alone: about the same quality, several times slower).
     """
 
     def __init__(
@@ -231,12 +239,16 @@ class LocalExtractor:
         for row, i in enumerate(has):
             ordered = ordered_all[row]
             vecs = cand_vecs[row]
+            contextual = np.array([bool(c.spans) for c in ordered]) & (self.phrase_vectors == "context")
+            to_doc, pair = calibrated_sims(doc_vecs[row], vecs, contextual)
+            mark_nested_variants(pair, [c.spans for c in ordered])
             rel = relevance(
-                doc_vecs[row], vecs, [c.source for c in ordered], [c.count for c in ordered],
+                to_doc, [c.source for c in ordered], [c.count for c in ordered],
                 [c.in_title for c in ordered], [c.specificity for c in ordered],
                 [c.key.count("-") + 1 for c in ordered],
+                [c.key.count("-") > 0 and c.key.rsplit("-", 1)[-1] in FORMAT_NOUNS for c in ordered],
             )
-            picked = mmr(rel, vecs, k, self.lam, min_rel)
+            picked = mmr(rel, pair, k, self.lam, min_rel)
             out[i] = [
                 ExtractedConcept(
                     ordered[j].key, ordered[j].name, to_weight(float(rel[j])),

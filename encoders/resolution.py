@@ -109,13 +109,14 @@ def resolve_concepts(
                 alias_map[s] = canon
 
     surface_keys = sorted(k for k in names if k)
-    known = set(surface_keys) | old_set
+    known = set(surface_keys) | old_set | alias_map.keys()
     lexical: dict[str, str] = {}
     for key in surface_keys:
         if key in alias_map:
             lexical[key] = alias_map[key]
             continue
-        lexical[key] = _plural_root(canonical_key(key), known)
+        root = _plural_root(canonical_key(key), known)
+        lexical[key] = alias_map.get(root, root)
 
     group_count: dict[str, int] = {}
     group_name: dict[str, str] = {}

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import torch
+from torch_geometric.data import HeteroData
 
 from gnn.export import LABEL_OF, IdMaps, to_heterodata
 from gnn.model import NODE_ORDER, InterestGNN, build_prop_graph
@@ -48,9 +49,14 @@ class GnnResult:
 
 
 @torch.no_grad()
-def _vectors(model: InterestGNN, config: GnnConfig, data, ids: IdMaps, item_keys, concept_keys) -> Vectors:
+def _vectors(
+    model: InterestGNN, config: GnnConfig, data: HeteroData, ids: IdMaps, item_keys: list[str],
+    concept_keys: list[str],
+) -> Vectors:
+    """One forward pass over the whole graph (every edge, nothing held out)."""
     model.eval()
-    graph = build_prop_graph(data, id_rows(ids, item_keys, concept_keys), config.user_concept_beta, config.use_related)
+    rows = id_rows(ids, item_keys, concept_keys)
+    graph = build_prop_graph(data, rows, config.user_concept_beta, config.use_related)
     out = model.split(graph, model(graph))
     return {LABEL_OF[t]: (list(ids.keys[t]), out[t].numpy().astype(np.float32, copy=True)) for t in NODE_ORDER}
 
@@ -66,9 +72,10 @@ def fit_vectors(
     """Train on the snapshot and return vectors for every User, Item, Concept and Topic.
 
     `text_vectors[label] = (keys, (n, 384) matrix)` gives the MiniLM vectors of Items,
-    Concepts and Topics. `warm_start` is a previous checkpoint: its projections and the ID
-    rows of items and concepts that still exist are copied before training (`dim` and
-    `layers` are taken from it).
+    Concepts and Topics. The model is saved as `checkpoint_dir/checkpoint.pt` (state dict,
+    config, id maps, version). `warm_start` is a previous checkpoint file or folder: its
+    projections and the ID rows of items and concepts that still exist are copied before
+    training (`dim` and `layers` are taken from it). Vectors are not L2-normalised.
     """
     data, ids = to_heterodata(snapshot, text_vectors)
     previous = load_checkpoint(warm_start) if warm_start is not None else None
@@ -83,7 +90,9 @@ def fit_vectors(
     return GnnResult(version, vectors, metrics, path)
 
 
-def infer_vectors(checkpoint: Path, snapshot: GraphSnapshot, text_vectors: Mapping[str, tuple[list[str], np.ndarray]]) -> Vectors:
+def infer_vectors(
+    checkpoint: Path, snapshot: GraphSnapshot, text_vectors: Mapping[str, tuple[list[str], np.ndarray]]
+) -> Vectors:
     """Vectors for every node of `snapshot` from a saved model, without training.
 
     Nodes unseen in training get their vector from their text and neighbours (their ID

@@ -29,6 +29,19 @@ Because nothing in :math:`e` depends on a user's identity, a user (or item) adde
 training gets a vector from one forward pass over the current graph. :math:`\hat A` is a
 torch CSR matrix (`torch.sparse.mm`), about 4x faster than `edge_index` message passing
 on CPU. Negative-weight edges (dislikes) never propagate.
+
+Choices, by measurement (benchmarks/bench_gnn.py, synthetic cross-domain data, 2 cores):
+
+- mean-of-neighbours users instead of a user ID table: it is what makes the model
+  inductive, at no cost in quality: synthetic cold start (3 seeds, 360 held-out users)
+  Recall@20 0.750 / NDCG@20 0.706 vs 0.754 / 0.702 for a tuned ID-only PyG LightGCN;
+- K=2 by default: K=3 gave the same validation and cold-start recall within noise
+  (0.749 vs 0.750 Recall@20) for ~1.2-1.35x the epoch time;
+- item / concept ID embeddings are optional (`GnnConfig.use_id_embedding`); with rich
+  text they add little on synthetic data, but they carry collaborative signal that short
+  real titles do not, and they cost one table lookup;
+- uniform layer mean (LightGCN's alpha = 1/(K+1)); no non-linearity, no attention: more
+  parameters did not pay at these sizes in LightGCN's own ablations, and keep it fast.
 """
 
 from __future__ import annotations

@@ -47,8 +47,10 @@ def interactions(events: pd.DataFrame) -> pd.DataFrame:
     kinds = events["kind"] if "kind" in events.columns else pd.Series("view", index=events.index)
     ratings = events["rating"] if "rating" in events.columns else pd.Series(np.nan, index=events.index)
     weights = [event_weight(k, r) for k, r in zip(kinds, ratings)]
-    frame = pd.DataFrame({"src": events["user_id"].astype(str), "dst": events["item_id"].astype(str), "weight": weights})
-    return frame.groupby(["src", "dst"], as_index=False, sort=False).agg(weight=("weight", "sum"), count=("weight", "size"))
+    frame = pd.DataFrame({"src": events["user_id"].astype(str), "dst": events["item_id"].astype(str),
+                          "weight": weights})
+    grouped = frame.groupby(["src", "dst"], as_index=False, sort=False)
+    return grouped.agg(weight=("weight", "sum"), count=("weight", "size"))
 
 
 def user_interests(inter: pd.DataFrame, concepts: dict[str, dict[str, float]], max_interests: int = 10) -> pd.DataFrame:

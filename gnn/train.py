@@ -27,7 +27,6 @@ import copy
 import hashlib
 import io
 import logging
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -47,13 +46,32 @@ from gnn.model import InterestGNN, PropGraph, build_prop_graph, id_rows_for, sco
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = 1
+CHECKPOINT_NAME = "checkpoint.pt"
 INTERACTED = ("user", "interacted", "item")
 INTERESTED_IN = ("user", "interested_in", "concept")
 
 
 @dataclass
 class GnnConfig:
-    """Model and training settings. `layers` and `dim` are fixed by a checkpoint on warm start."""
+    """Model and training settings (`dim` and `layers` come from the checkpoint on warm start).
+
+    dim, layers: vector size and propagation depth K (see gnn.model; K=2 by measurement:
+        K=3 was no better on validation or cold start and costs a third more per epoch).
+    epochs, lr, warmup_epochs, weight_decay: full-batch Adam steps, learning rate, linear
+        warm-up length, L2 on all parameters.
+    neg_per_pos: same-domain negative items per positive edge.
+    aux_concept_weight: weight of the auxiliary BPR on INTERESTED_IN links (0 = off).
+    val_fraction, eval_every, eval_k, max_eval_users, patience: validation split per user,
+        how often Recall@eval_k is measured (on at most max_eval_users users), and how
+        many evaluations without improvement stop training.
+    supervision_fraction, resplit_every: share of training edges hidden from the graph and
+        scored each step, and how often that split is redrawn (see the module docstring).
+    seed, threads: reproducibility (threads=None keeps torch's setting; results do not
+        depend on it). max_minutes: wall-clock budget; the best parameters so far are kept.
+    use_id_embedding: add a learned ID vector to items and concepts seen in training.
+    use_related: let RELATED_TO concept links propagate. user_concept_beta: weight of a
+        user's interest concepts against their items in the user's initial vector.
+    """
 
     dim: int = 64
     layers: int = 2
@@ -89,9 +107,8 @@ class TrainOutcome:
 
 
 def seed_everything(seed: int, threads: int | None) -> None:
-    """Seed python, numpy and torch, and make torch kernels deterministic where it can."""
-    random.seed(seed)
-    np.random.seed(seed)
+    """Seed torch (training draws all its randomness from torch generators; numpy is not
+    used for sampling), set the thread count, and make torch kernels deterministic."""
     torch.manual_seed(seed)
     if threads is not None:
         torch.set_num_threads(threads)
@@ -177,7 +194,9 @@ def id_rows(ids: IdMaps, item_keys: list[str], concept_keys: list[str]) -> dict[
     return {"item": id_rows_for(ids.keys["item"], item_keys), "concept": id_rows_for(ids.keys["concept"], concept_keys)}
 
 
-def warm_start_from(model: InterestGNN, checkpoint: dict[str, Any], item_keys: list[str], concept_keys: list[str]) -> int:
+def warm_start_from(
+    model: InterestGNN, checkpoint: dict[str, Any], item_keys: list[str], concept_keys: list[str]
+) -> int:
     """Copy a checkpoint's projections and the ID rows of matching keys into `model`. Returns rows copied."""
     state = checkpoint["state_dict"]
     with torch.no_grad():
@@ -214,13 +233,15 @@ def train(
 ) -> TrainOutcome:
     """Fit an InterestGNN on `data` (see the module docstring).
 
-    Torch's thread count and deterministic-algorithms setting are restored afterwards.
+    Torch's global RNG state, thread count and deterministic-algorithms setting are
+    restored afterwards, so training leaves the caller's process as it found it.
     """
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     try:
-        return _train(data, ids, config, warm_start, progress)
+        with torch.random.fork_rng(devices=[]):
+            return _train(data, ids, config, warm_start, progress)
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
@@ -262,10 +283,10 @@ def _train(
     for epoch in bar:
         tick = time.perf_counter()
         if config.supervision_fraction > 0 and (epoch - 1) % config.resplit_every == 0:
-            step_graph, step_pairs = _supervision_split(data, rows, config, val_flags, train_edges, generator)
+            step_graph, step_pairs = supervision_split(data, rows, config, val_flags, train_edges, generator)
             if step_pairs.shape[1] == 0:
                 step_graph, step_pairs = graph, train_pairs
-        loss = _train_step(model, step_graph, optimizer, step_pairs, interest, sampler, config, generator)
+        loss = train_step(model, step_graph, optimizer, step_pairs, interest, sampler, config, generator)
         warmup.step()
         epoch_times.append(time.perf_counter() - tick)
         out_of_time = time.perf_counter() - started > config.max_minutes * 60
@@ -302,7 +323,7 @@ def _train(
     return TrainOutcome(model, item_keys, concept_keys, metrics)
 
 
-def _supervision_split(
+def supervision_split(
     data: HeteroData, rows: dict[str, Tensor], config: GnnConfig, val_flags: Tensor, train_edges: Tensor,
     generator: torch.Generator,
 ) -> tuple[PropGraph, Tensor]:
@@ -318,7 +339,7 @@ def _supervision_split(
     return graph, data[INTERACTED].edge_index[:, chosen]
 
 
-def _train_step(
+def train_step(
     model: InterestGNN, graph: PropGraph, optimizer: torch.optim.Optimizer, pairs: Tensor,
     interest: Tensor, sampler: DomainSampler, config: GnnConfig, generator: torch.Generator,
 ) -> float:
@@ -357,7 +378,7 @@ def model_version(model: InterestGNN) -> str:
 def save_checkpoint(
     folder: Path, outcome: TrainOutcome, config: GnnConfig, ids: IdMaps, version: str
 ) -> Path:
-    """Write `<folder>/<version>.pt` atomically (temp file + rename) and return its path."""
+    """Write `<folder>/checkpoint.pt` atomically (temp file + rename) and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -372,15 +393,19 @@ def save_checkpoint(
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    path = folder / f"{version}.pt"
-    tmp = path.with_suffix(".pt.tmp")
+    path = folder / CHECKPOINT_NAME
+    tmp = folder / f".{CHECKPOINT_NAME}.{version}.tmp"
     tmp.write_bytes(buffer.getvalue())
     tmp.replace(path)
     return path
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    payload = torch.load(Path(path), map_location="cpu", weights_only=False)
+    """A checkpoint file, or the `checkpoint.pt` inside a checkpoint folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    payload = torch.load(path, map_location="cpu", weights_only=False)
     if payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a gnn checkpoint of format {CHECKPOINT_FORMAT}")
     return payload

@@ -28,6 +28,8 @@ from kg.store import GraphStore
 from kg.weights import WeightConfig, aggregate_interactions
 
 from ikg.results import RefreshReport
+from ikg.serving import DEFAULT_BLEND
+from ikg.tuning import tune_blend
 from ikg.workdir import Workdir
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,7 @@ def run_refresh(
     use_gnn: bool = True,
     weights: WeightConfig = WeightConfig(),
     progress: bool = True,
+    tune: bool = True,
 ) -> RefreshReport:
     """Run one refresh; see the module docstring. Raises on failure, leaving the old version active."""
     timer = Timer()
@@ -168,7 +171,7 @@ def run_refresh(
     if not pending and state.version and not full:
         return RefreshReport(True, state.version, store.counts(), {}, 0, 0, 0, {}, state.meta.get("graph", {}))
     version = _new_version()
-    bar = tqdm(total=7, desc="refresh", unit="step", disable=not progress)
+    bar = tqdm(total=8, desc="refresh", unit="step", disable=not progress)
 
     with timer.step("gather"):
         old_items = state.table("items")
@@ -284,11 +287,11 @@ def run_refresh(
 
     gnn_info: dict[str, Any] = {}
     arrays = {"item_text": item_vectors, "concept_vectors": vocab.vectors}
+    snapshot = store.snapshot()
     with timer.step("gnn"):
         if use_gnn:
             import gnn
 
-            snapshot = store.snapshot()
             text_vectors = {"Item": (items["item_id"].tolist(), item_vectors), "Concept": (concept_keys, concept_vectors)}
             previous = workdir.model_dir(state.version) / "checkpoint.pt" if state.version else None
             result = gnn.fit_vectors(
@@ -303,6 +306,8 @@ def run_refresh(
             gnn_info = {"model_version": result.version,
                         **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str))}}
     bar.update()
+    with timer.step("tune_blend"):
+        tuning = tune_blend(snapshot, arrays) if tune else {"blend": dict(DEFAULT_BLEND), "chosen": "default (not tuned)"}
     bar.close()
 
     tables = {"items": items, "events": events, "item_concepts_surface": item_surface,
@@ -313,7 +318,8 @@ def run_refresh(
     for name, kind in ROW_TABLES.items():
         tables[f"rows_{name}"] = _rows_frame(getattr(new_rows, kind)[name])
     graph_counts = new_rows.counts()
-    meta = {"graph": graph_counts, "gnn": gnn_info, "timings": timer.timings}
+    meta = {"graph": graph_counts, "gnn": gnn_info, "timings": timer.timings, "blend": tuning["blend"],
+            "blend_tuning": {k: v for k, v in tuning.items() if k != "blend"}}
     workdir.write_state(version, tables, arrays, meta)
     store.set_meta("active_version", version)
     store.flush()
@@ -325,4 +331,5 @@ def run_refresh(
     return RefreshReport(
         noop=False, model_version=version, counts=store.counts(), written=written,
         new_items=len(changed), new_events=len(new_events), quarantined=quarantined,
-        timings=timer.timings, graph=graph_counts, gnn=gnn_info)
+        timings=timer.timings, graph=graph_counts, gnn=gnn_info,
+        blend={"weights": tuning["blend"], "chosen": tuning["chosen"]})

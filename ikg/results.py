@@ -120,3 +120,4 @@ class RefreshReport(_Plain):
     timings: dict[str, float]
     graph: dict[str, int] = field(default_factory=dict)
     gnn: dict[str, Any] = field(default_factory=dict)
+    blend: dict[str, Any] = field(default_factory=dict)

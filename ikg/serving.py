@@ -10,8 +10,8 @@ by its per-user maximum), gnn = cosine of the GNN user and item vectors (in [-1,
 an item pointing away from the user's vector is pushed down), popularity = log engagement scaled by the domain's maximum.
 `score`, clipped to [0, 1], is also the readable similarity ("88% match"). The default weights
 (`DEFAULT_BLEND`) were chosen on validation users of the synthetic cross-domain data and
-the Food <-> Kitchen data (docs/evaluation.md); `InterestGraph.tune_blend` re-chooses them
-on a validation split of your own data.
+the Food <-> Kitchen data (docs/evaluation.md); every refresh re-chooses them on a
+validation split of your own graph (`ikg.tuning`) and keeps them when nothing beats them.
 """
 
 from __future__ import annotations

@@ -118,3 +118,12 @@ def test_fast_propagation_matches_pyg_get_embedding():
     with torch.no_grad():
         np.testing.assert_allclose(propagate(model, adj).numpy(), model.get_embedding(adj).numpy(),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_tfidf_stand_in_encoder_puts_similar_titles_close():
+    from ikg.eval.baselines.text import tfidf_lsa_encode
+
+    texts = ["green tea leaves", "green tea bags", "steel chef knife", "steel bread knife", "tea"]
+    v = tfidf_lsa_encode(texts, dim=3)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    assert v[0] @ v[1] > v[0] @ v[2]

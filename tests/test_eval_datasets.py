@@ -105,3 +105,29 @@ def test_food_kitchen_release_format(tmp_path):
     assert set(data.events["user_id"]) == {"a1", "b1", "o1", "v1", "t1"}
     assert data.split.to_dict("records") == [{"user_id": "v1", "split": "valid", "item_id": "K0"},
                                              {"user_id": "t1", "split": "test", "item_id": "K2"}]
+
+
+def _tiny_release(folder):
+    folder.mkdir()
+    (folder / "num.txt").write_text("1\n1\n")
+    for tag, asin in (("A", "F0"), ("B", "K0")):
+        (folder / f"item_set_{tag}.pkl").write_bytes(pickle.dumps({asin: 0}))
+        (folder / f"text_{tag}.pkl").write_bytes(pickle.dumps({asin: asin.lower()}))
+    for stem in ("train_A", "train_B", "train_overlap", "valid", "test"):
+        (folder / f"{stem}.txt").write_text("1\t0,1\n")
+    return folder
+
+
+def test_prepare_script_writes_generic_csvs_outside_the_repository_only(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "prepare_food_kitchen.py"
+    spec = importlib.util.spec_from_file_location("prepare_food_kitchen", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    src = _tiny_release(tmp_path / "src")
+    assert module.main(["--src", str(src), "--out", str(tmp_path / "out")]) == 0
+    assert load_dataset(tmp_path / "out").split["split"].tolist() == ["valid", "test"]
+    assert module.main(["--src", str(src), "--out", str(script.parents[1] / "data-leak")]) == 2
+    assert not (script.parents[1] / "data-leak").exists()

@@ -88,3 +88,41 @@ def test_cli_writes_the_report_files(tmp_path, capsys):
     for name in ("report.json", "report.txt", "report.md", "report.png"):
         assert (tmp_path / name).exists()
     assert "ikg eval --synthetic" in (tmp_path / "report.txt").read_text()
+
+
+def test_splits_sharing_a_training_frame_are_fitted_once_and_match_separate_runs():
+    from ikg.eval import given_split
+    from ikg.eval.baselines import ItemKNN
+    from ikg.eval.runner import evaluate_split, evaluate_splits
+
+    base = synthetic_dataset(3, n_users=160, items_per_domain=60)
+    last = base.events.sort_values("ts").groupby("user_id").tail(1).head(120)
+    split_df = last[["user_id", "item_id"]].assign(split=["valid", "test"] * 60)
+    data = Dataset("given-toy", base.items, base.events, split_df)
+    fits = []
+
+    class CountingKNN(ItemKNN):
+        def fit(self, train, items):
+            fits.append(1)
+            super().fit(train, items)
+
+    method = Method("item-knn", CountingKNN, [{"neighbors": 20}, {"neighbors": None}])
+    splits = [given_split(data, "films"), given_split(data, "music")]
+    shared = evaluate_splits(splits, data.items, [method], k=10)
+    assert len(fits) == 2
+    for split, report in zip(splits, shared):
+        alone = evaluate_split(split, data.items, [method], k=10)
+        np.testing.assert_array_equal(alone.results[0].per_user["ndcg"],
+                                      report.results[0].per_user["ndcg"])
+        assert report.target_domain == split.target_domain
+
+
+def test_a_stored_report_gets_the_system_row_added_later(report, data, tmp_path):
+    from ikg.eval import EvalReport, add_to_report
+
+    report.to_json(tmp_path / "baselines.json", per_user=True)
+    assert EvalReport.from_json(tmp_path / "baselines.json").table() == report.table()
+    extended = add_to_report(tmp_path / "baselines.json", data, Popularity())
+    assert [r.name for r in extended.results][-1] == "popularity" and len(extended.results) == 4
+    np.testing.assert_array_equal(extended.results[-1].per_user["ndcg"],
+                                  report.result("popularity").per_user["ndcg"])

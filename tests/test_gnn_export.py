@@ -92,3 +92,18 @@ def test_item_domains_and_unknown_endpoints_are_kept(snapshot: GraphSnapshot) ->
     domain = data["item"].domain.tolist()
     assert ids.keys["domain"][domain[ids.index("item")["f1"]]] == "films"
     assert ids.keys["domain"][domain[ids.index("item")["b2"]]] == "books"
+
+
+def test_a_graph_with_every_edge_type_fits_and_every_node_gets_a_finite_vector(snapshot: GraphSnapshot) -> None:
+    from gnn import GnnConfig, fit_vectors
+
+    text = {"Item": _text(snapshot.node_keys("Item"), 2), "Concept": _text(snapshot.node_keys("Concept"), 3),
+            "Topic": _text(snapshot.node_keys("Topic"), 4)}
+    result = fit_vectors(snapshot, text, GnnConfig(epochs=3, eval_every=1, threads=1), progress=False)
+    for label in ("User", "Item", "Concept", "Topic"):
+        keys, matrix = result.vectors[label]
+        assert keys == snapshot.node_keys(label)
+        assert matrix.shape == (len(keys), 64) and np.isfinite(matrix).all()
+    keys, users = result.vectors["User"]
+    assert not users[keys.index("bob")].any()  # bob only disliked: nothing propagates to him
+    assert np.linalg.norm(users[keys.index("alice")]) > 0

@@ -100,7 +100,9 @@ def test_validation_split_holds_out_a_fraction_and_spares_small_users() -> None:
 
 def test_fixed_seed_reproduces_the_same_vectors(snapshot) -> None:
     text = _random_text(snapshot)
+    threads, rng_state = torch.get_num_threads(), torch.get_rng_state()
     first = fit_vectors(snapshot, text, FAST, progress=False)
+    assert torch.get_num_threads() == threads and torch.equal(torch.get_rng_state(), rng_state)
     second = fit_vectors(snapshot, text, FAST, progress=False)
     other = fit_vectors(snapshot, text, GnnConfig(**{**FAST.__dict__, "seed": 8}), progress=False)
     for label in ("User", "Item", "Concept"):
@@ -114,7 +116,8 @@ def test_checkpoint_round_trip_and_store_write(snapshot, tmp_path: Path) -> None
     text = _random_text(snapshot)
     result = fit_vectors(snapshot, text, FAST, checkpoint_dir=tmp_path, progress=False)
     assert re.fullmatch(r"gnn-\d{14}-[0-9a-f]{8}", result.version)
-    assert result.checkpoint == tmp_path / f"{result.version}.pt" and result.checkpoint.exists()
+    assert result.checkpoint == tmp_path / "checkpoint.pt" and result.checkpoint.exists()
+    assert load_checkpoint(tmp_path)["version"] == result.version
     payload = load_checkpoint(result.checkpoint)
     assert payload["version"] == result.version and payload["id_maps"]["user"] == snapshot.node_keys("User")
     again = infer_vectors(result.checkpoint, snapshot, text)

@@ -7,7 +7,7 @@ hides the held-out interactions of both groups, so one fit per grid point serves
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,8 @@ class Split:
     candidates: list[str]
     target_domain: str | None = None
     source_domain: str | None = None
+    params: dict = field(default_factory=dict)
+    """The make_split arguments that rebuild this split (protocol, domains, seed, sizes)."""
 
 
 def _sort_events(events: pd.DataFrame) -> pd.DataFrame:
@@ -190,7 +192,15 @@ def given_split(dataset: Dataset, target_domain: str | None = None) -> Split:
 def make_split(dataset: Dataset, protocol: str, source_domain: str | None = None,
                target_domain: str | None = None, seed: int = 0, n_valid: int = 200,
                n_test: int = 500) -> Split:
-    """Dispatch on the protocol name (one of PROTOCOLS)."""
+    """Dispatch on the protocol name (one of PROTOCOLS); the split records these arguments."""
+    split = _make_split(dataset, protocol, source_domain, target_domain, seed, n_valid, n_test)
+    split.params = {"protocol": protocol, "source_domain": source_domain, "target_domain": target_domain,
+                    "seed": seed, "n_valid": n_valid, "n_test": n_test}
+    return split
+
+
+def _make_split(dataset: Dataset, protocol: str, source_domain: str | None, target_domain: str | None,
+                seed: int, n_valid: int, n_test: int) -> Split:
     if protocol == "cold-start":
         if source_domain is None or target_domain is None:
             raise ValueError("cold-start needs --source-domain and --target-domain")

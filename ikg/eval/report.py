@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class EvalReport:
     test_users: list[str]
     results: list[MethodResult]
     n_boot: int = 1000
+    split_params: dict[str, Any] = field(default_factory=dict)
 
     def result(self, name: str) -> MethodResult:
         for r in self.results:
@@ -103,6 +104,28 @@ class EvalReport:
             out.append("| " + " | ".join([r.name, *cells, f"{r.coverage:.4f}", params or "-"]) + " |")
         return "\n".join(out)
 
+    def merge(self, other: "EvalReport") -> "EvalReport":
+        """This report's methods followed by `other`'s, measured on the same test users."""
+        same = ("dataset", "protocol", "k", "source_domain", "target_domain", "test_users")
+        for attr in same:
+            if getattr(self, attr) != getattr(other, attr):
+                raise ValueError(f"cannot merge reports that differ in {attr}")
+        return replace(self, results=[*self.results, *other.results])
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "EvalReport":
+        """Reload a report written with `to_json(path, per_user=True)`."""
+        data = json.loads(Path(path).read_text())
+        if not isinstance(data.get("test_users"), list):
+            raise ValueError(f"{path} has no per-user values; write it with per_user=True")
+        results = [MethodResult(m["name"], m["params"], {k: np.asarray(v) for k, v in m["per_user"].items()},
+                                m["coverage"], m["valid_ndcg"], m.get("grid", []), m.get("seconds", 0.0))
+                   for m in data["methods"]]
+        return cls(data["dataset"], data["protocol"], data["k"], data["seed"], data["source_domain"],
+                   data["target_domain"], data["n_train_events"], data["n_valid_users"],
+                   data["n_test_users"], data["n_candidates"], data["test_users"], results,
+                   data.get("n_boot", 1000), data.get("split_params", {}))
+
     def to_dict(self, per_user: bool = False) -> dict[str, Any]:
         methods = []
         for r in self.results:
@@ -119,6 +142,7 @@ class EvalReport:
             "source_domain": self.source_domain, "target_domain": self.target_domain,
             "n_train_events": self.n_train_events, "n_valid_users": self.n_valid_users,
             "n_test_users": self.n_test_users, "n_candidates": self.n_candidates,
+            "n_boot": self.n_boot, "split_params": self.split_params,
             "methods": methods,
             "paired_vs_best": [{"a": c.a, "b": c.b, "metric": c.metric, "diff": vars(c.diff),
                                 "p_win": c.p_win} for c in self.comparisons("ndcg")],

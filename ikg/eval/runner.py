@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -46,25 +47,43 @@ def per_user_metrics(ranked: list[list[str]], users: EvalUsers, k: int) -> dict[
 def tune(method: Method, split: Split, items: pd.DataFrame, k: int,
          metric: str = "ndcg") -> tuple[Recommender, dict[str, Any], float, list[dict[str, Any]]]:
     """Fit every grid point on the split's training frame; keep the best on validation users."""
-    best: tuple[Recommender, dict[str, Any], float] | None = None
-    record = []
+    return tune_many(method, [split], items, k, metric)[0]
+
+
+def tune_many(method: Method, splits: Sequence[Split], items: pd.DataFrame, k: int,
+              metric: str = "ndcg") -> list[tuple[Recommender, dict[str, Any], float, list[dict[str, Any]]]]:
+    """`tune` for several splits that share one training frame (e.g. both target domains of a
+    predefined split): each grid point is fitted once and scored on every split's validation users."""
+    train = splits[0].train
+    if any(len(s.train) != len(train) or not s.train.equals(train) for s in splits[1:]):
+        raise ValueError("tune_many needs splits with the same training frame")
+    best: list[tuple[Recommender, dict[str, Any], float] | None] = [None] * len(splits)
+    records: list[list[dict[str, Any]]] = [[] for _ in splits]
     for params in method.grid:
         rec = method.factory(**params)
         started = time.perf_counter()
-        rec.fit(split.train, items)
-        ranked = rank(rec, split.valid, split.candidates, k)
-        score = float(per_user_metrics(ranked, split.valid, k)[metric].mean())
-        record.append({"params": params, f"valid_{metric}": score,
-                       "seconds": round(time.perf_counter() - started, 2)})
-        log.info("%s %s: valid %s@%d = %.4f", method.name, params, metric, k, score)
-        if best is None or score > best[2]:
-            best = (rec, params, score)
-    assert best is not None, f"{method.name} has an empty grid"
-    return best[0], best[1], best[2], record
+        rec.fit(train, items)
+        fit_seconds = time.perf_counter() - started
+        for n, split in enumerate(splits):
+            ranked = rank(rec, split.valid, split.candidates, k)
+            score = float(per_user_metrics(ranked, split.valid, k)[metric].mean())
+            records[n].append({"params": params, f"valid_{metric}": score,
+                               "fit_seconds": round(fit_seconds, 2)})
+            log.info("%s %s [%s]: valid %s@%d = %.4f", method.name, params, split.target_domain,
+                     metric, k, score)
+            current = best[n]
+            if current is None or score > current[2]:
+                best[n] = (rec, params, score)
+    out = []
+    for n, chosen in enumerate(best):
+        assert chosen is not None, f"{method.name} has an empty grid"
+        out.append((chosen[0], chosen[1], chosen[2], records[n]))
+    return out
 
 
-def _as_methods(methods: Iterable[str | Method | Recommender] | None, seed: int,
+def as_methods(methods: Iterable[str | Method | Recommender] | None, seed: int = 0,
                 text_encode=None) -> list[Method]:
+    """Baseline names become their default tuned Methods; a bare Recommender becomes untuned."""
     out: list[Method] = []
     for m in (BASELINES if methods is None else methods):
         if isinstance(m, str):
@@ -79,19 +98,31 @@ def _as_methods(methods: Iterable[str | Method | Recommender] | None, seed: int,
 def evaluate_split(split: Split, items: pd.DataFrame, methods: Sequence[Method], k: int = 20,
                    seed: int = 0, dataset_name: str = "dataset", n_boot: int = 1000) -> EvalReport:
     """Tune each method on `split.valid`, then measure it once on `split.test`."""
-    assert_no_leakage(split.train, split)
-    results = []
+    return evaluate_splits([split], items, methods, k, seed, dataset_name, n_boot)[0]
+
+
+def evaluate_splits(splits: Sequence[Split], items: pd.DataFrame, methods: Sequence[Method],
+                    k: int = 20, seed: int = 0, dataset_name: str = "dataset",
+                    n_boot: int = 1000) -> list[EvalReport]:
+    """`evaluate_split` for splits sharing one training frame, fitting each grid point once.
+
+    Each split still gets its own tuning (its validation users) and its own report.
+    """
+    for split in splits:
+        assert_no_leakage(split.train, split)
+    results: list[list[MethodResult]] = [[] for _ in splits]
     for method in methods:
         started = time.perf_counter()
-        rec, params, valid_score, record = tune(method, split, items, k)
-        ranked = rank(rec, split.test, split.candidates, k)
-        results.append(MethodResult(method.name, params, per_user_metrics(ranked, split.test, k),
-                                    coverage(ranked, len(split.candidates)), valid_score, record,
-                                    time.perf_counter() - started))
-        log.info("%s done in %.1fs", method.name, results[-1].seconds)
-    return EvalReport(dataset_name, split.protocol, k, seed, split.source_domain, split.target_domain,
-                      len(split.train), len(split.valid), len(split.test), len(split.candidates),
-                      list(split.test.user_ids), results, n_boot)
+        for n, (rec, params, valid_score, record) in enumerate(tune_many(method, splits, items, k)):
+            split = splits[n]
+            ranked = rank(rec, split.test, split.candidates, k)
+            results[n].append(MethodResult(method.name, params, per_user_metrics(ranked, split.test, k),
+                                           coverage(ranked, len(split.candidates)), valid_score, record,
+                                           time.perf_counter() - started))
+        log.info("%s done in %.1fs", method.name, time.perf_counter() - started)
+    return [EvalReport(dataset_name, s.protocol, k, seed, s.source_domain, s.target_domain,
+                       len(s.train), len(s.valid), len(s.test), len(s.candidates),
+                       list(s.test.user_ids), r, n_boot, dict(s.params)) for s, r in zip(splits, results)]
 
 
 def run_evaluation(dataset: Dataset, protocol: str = "cold-start",
@@ -106,5 +137,24 @@ def run_evaluation(dataset: Dataset, protocol: str = "cold-start",
     they are compared on exactly the same split and users.
     """
     split = make_split(dataset, protocol, source_domain, target_domain, seed, n_valid, n_test)
-    all_methods = _as_methods(methods, seed, text_encode) + _as_methods(list(extra), seed)
+    all_methods = as_methods(methods, seed, text_encode) + as_methods(list(extra), seed)
     return evaluate_split(split, dataset.items, all_methods, k, seed, dataset.name, n_boot)
+
+
+def add_to_report(report: EvalReport | str | Path, dataset: Dataset,
+                  *methods: Method | Recommender) -> EvalReport:
+    """Evaluate more methods (e.g. the ikg system) against a stored baseline report.
+
+    The split is rebuilt from the report's recorded arguments, checked to give the same test
+    users, and the new methods are tuned and measured on it exactly like the baselines; the
+    result is the baseline report with the new rows appended (paired comparisons included).
+    """
+    base = EvalReport.from_json(report) if isinstance(report, (str, Path)) else report
+    params = base.split_params or {"protocol": base.protocol, "source_domain": base.source_domain,
+                                   "target_domain": base.target_domain, "seed": base.seed}
+    split = make_split(dataset, **params)
+    if list(split.test.user_ids) != list(base.test_users):
+        raise ValueError("rebuilt split has different test users than the stored report")
+    new = evaluate_split(split, dataset.items, as_methods(list(methods), base.seed), base.k,
+                         base.seed, base.dataset, base.n_boot)
+    return base.merge(new)

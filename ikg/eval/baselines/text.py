@@ -35,6 +35,19 @@ def _default_encode(texts: Sequence[str]) -> np.ndarray:
     return get_text_encoder().encode(list(texts))
 
 
+def tfidf_lsa_encode(texts: Sequence[str], dim: int = 256, seed: int = 0) -> np.ndarray:
+    """A model-free stand-in for MiniLM: TF-IDF (words and bigrams) reduced by truncated SVD.
+
+    Useful when the sentence model is too slow for a large catalogue; label results accordingly.
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit_transform(texts)
+    dim = max(1, min(dim, tfidf.shape[1] - 1, len(texts) - 1))
+    return TruncatedSVD(dim, random_state=seed).fit_transform(tfidf).astype(np.float32)
+
+
 def encode_cached(texts: list[str], encode: Encode, cache_dir: str | None = None) -> np.ndarray:
     """Encode texts once per process (and once per cache_dir across processes)."""
     key = hashlib.sha1("\x1f".join(texts).encode()).hexdigest()

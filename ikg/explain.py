@@ -38,9 +38,15 @@ RELS = {
 _PER_KIND = 3
 
 
-def _nz(row) -> list[tuple[int, float]]:
+_FAN_OUT = 50
+"""At each hop only the strongest `_FAN_OUT` neighbours are followed, so explain stays fast on hubs."""
+
+
+def _nz(row, limit: int = _FAN_OUT) -> list[tuple[int, float]]:
+    """Nonzeros of a sparse row as (column, value), strongest `limit` first."""
     row = row.tocsr()
-    return list(zip(row.indices.tolist(), row.data.tolist()))
+    pairs = sorted(zip(row.indices.tolist(), row.data.tolist()), key=lambda p: (-p[1], p[0]))
+    return pairs[:limit]
 
 
 def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Explanation]:
@@ -50,7 +56,7 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
     if u is None or i is None:
         return []
     names = model.concept_names
-    item_concepts = dict(_nz(idx.P_ci.T[i]))           # concept -> P(concept -> item)
+    item_concepts = dict(_nz(idx.P_ci.T[i], limit=10_000))   # concept -> P(concept -> item)
     found: list[tuple[float, str, list[PathStep], dict]] = []
 
     def step_user(key):
@@ -77,7 +83,7 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
                 found.append((pj * pc * item_concepts[c], "history",
                               [step_user(user_id), step_item(j), step_concept(c), step_item(i)],
                               {"via_item": idx.items[j], "concept": idx.concepts[c]}))
-    item_users = dict(_nz(idx.R.T[i]))
+    item_users = dict(_nz(idx.R.T[i], limit=1_000_000))
     for j, pj in _nz(idx.P_ui[u]):
         if j == i:
             continue

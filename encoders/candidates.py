@@ -91,7 +91,14 @@ def _clean_span(tokens) -> list:
             toks.pop(0)
             continue
         break
-    while toks and (toks[-1].pos_ in _TRAIL_POS or _is_function_stop(toks[-1]) or toks[-1].lower_ in ("-", "'s")):
+    while toks and (
+        toks[-1].pos_ in _TRAIL_POS
+        or _is_function_stop(toks[-1])
+        or toks[-1].lower_ in ("-", "'s")
+        or toks[-1].like_num
+        or is_numberish(toks[-1].lower_)
+        or (toks[-1].lower_ in UNITS and len(toks) > 1 and (toks[-2].like_num or toks[-2].lower_ in ("-", "x")))
+    ):
         if len(toks) > 1 and toks[-1].lower_ in _ROMAN and toks[-2].pos_ in ("NOUN", "PROPN"):
             break
         toks.pop()

@@ -68,7 +68,7 @@ GENERIC_WORDS = frozenset(
     work result idea word words question problem side area lot deal experience feature features
     gift present money dollar dollars hour hours minute minutes second seconds genre genres
     style styles collection feel look accessory accessories gadget gadgets category categories
-    general misc miscellaneous featured other others
+    general misc miscellaneous featured other others bag bags bottle bottles jar jars pouch tin container
     """.split()
 )
 """A phrase is dropped when all its content words are in this list ("this book", "great product")."""

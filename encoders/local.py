@@ -58,8 +58,9 @@ class LocalExtractor:
 
     max_concepts / max_review_concepts: list lengths; use_entities: also run spaCy NER
     (about 1.5x slower spaCy, measured little gain since noun chunks cover most entities);
-    min_relevance / review_min_relevance: candidates less similar to their text are dropped
-    (reviews use a higher bar so that "great product, fast shipping" yields nothing);
+    min_relevance / review_min_relevance: candidates less relevant to their text are dropped,
+    except leaf categories and tags (reviews use a higher bar so that "great product, fast
+    shipping" yields nothing); min_relevance=0.3 and lam=0.7 were chosen on the eval set;
     lam: MMR trade-off between relevance (1.0) and diversity (0.0);
     phrase_vectors: "context" (default, phrase vectors from the text's own model pass) or
     "standalone" (each phrase encoded alone: about the same quality, several times slower).
@@ -70,9 +71,9 @@ class LocalExtractor:
         max_concepts: int = 8,
         max_review_concepts: int = 5,
         use_entities: bool = False,
-        min_relevance: float = 0.2,
+        min_relevance: float = 0.3,
         review_min_relevance: float = 0.35,
-        lam: float = 0.6,
+        lam: float = 0.7,
         batch_size: int = 256,
         spacy_batch_size: int = 64,
         phrase_cache_size: int = 200_000,
@@ -248,7 +249,8 @@ class LocalExtractor:
                 [c.key.count("-") + 1 for c in ordered],
                 [c.key.count("-") > 0 and c.key.rsplit("-", 1)[-1] in FORMAT_NOUNS for c in ordered],
             )
-            picked = mmr(rel, pair, k, self.lam, min_rel)
+            exempt = np.array([c.source in ("category", "tag") and c.specificity >= 1.0 for c in ordered])
+            picked = mmr(rel, pair, k, self.lam, min_rel, exempt)
             out[i] = [
                 ExtractedConcept(
                     ordered[j].key, ordered[j].name, to_weight(float(rel[j])),

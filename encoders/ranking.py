@@ -89,15 +89,24 @@ def relevance(
     return sims + bonus
 
 
-def mmr(rel: np.ndarray, pair_sims: np.ndarray, k: int, lam: float = 0.6, min_relevance: float = -1.0) -> list[int]:
+def mmr(
+    rel: np.ndarray,
+    pair_sims: np.ndarray,
+    k: int,
+    lam: float = 0.7,
+    min_relevance: float = -1.0,
+    exempt: np.ndarray | None = None,
+) -> list[int]:
     """Indices of up to k candidates chosen by MMR, best first; ties broken by index (deterministic).
 
-    pair_sims: candidate-to-candidate cosines (n, n).
+    pair_sims: candidate-to-candidate cosines (n, n); candidates below min_relevance are
+    dropped unless exempt (leaf categories and tags: deliberate labels, and often all a
+    title-only item has).
     """
     n = len(rel)
     if n == 0 or k <= 0:
         return []
-    pool = [i for i in range(n) if rel[i] >= min_relevance]
+    pool = [i for i in range(n) if rel[i] >= min_relevance or (exempt is not None and exempt[i])]
     if not pool:
         return []
     sim = pair_sims[np.ix_(pool, pool)]

@@ -1,6 +1,8 @@
 """Explanations: the strongest real graph paths from a user to an item.
 
-Path kinds, each scored by the product of its walk probabilities (as in kg.proximity):
+Path kinds, each scored by the product of its edge weights (interaction weights scaled by
+the user's strongest; concept, topic and related-concept weights as stored) times a factor
+per kind (`KIND_WEIGHT`: a direct shared interest explains best, a shared topic least):
 
     interest      (User)-[:INTERESTED_IN]->(Concept)<-[:HAS_CONCEPT]-(Item)
     history       (User)-[:INTERACTED]->(Item)-[:HAS_CONCEPT]->(Concept)<-[:HAS_CONCEPT]-(Item)
@@ -36,6 +38,7 @@ RELS = {
     "topic": ["INTERESTED_IN", "IN_TOPIC", "IN_TOPIC", "HAS_CONCEPT"],
 }
 _PER_KIND = 3
+KIND_WEIGHT = {"interest": 1.0, "history": 0.8, "co_engagement": 0.5, "related": 0.6, "topic": 0.3}
 
 
 _FAN_OUT = 50
@@ -56,7 +59,7 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
     if u is None or i is None:
         return []
     names = model.concept_names
-    item_concepts = dict(_nz(idx.P_ci.T[i], limit=10_000))   # concept -> P(concept -> item)
+    item_concepts = dict(_nz(idx.IC[i], limit=10_000))        # concept -> HAS_CONCEPT weight
     found: list[tuple[float, str, list[PathStep], dict]] = []
 
     def step_user(key):
@@ -70,44 +73,47 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
         key = idx.concepts[col]
         return PathStep("Concept", key, names.get(key, key))
 
-    user_concepts = _nz(idx.P_uc[u])
-    for c, p in user_concepts:
+    def scaled_history(row: int) -> list[tuple[int, float]]:
+        pairs = _nz(idx.R[row])
+        top = max((w for _, w in pairs), default=1.0)
+        return [(j, w / top) for j, w in pairs]
+
+    user_concepts = _nz(idx.UC[u])
+    history = [(j, w) for j, w in scaled_history(u) if j != i]
+    for c, w in user_concepts:
         if c in item_concepts:
-            found.append((p * item_concepts[c], "interest", [step_user(user_id), step_concept(c), step_item(i)],
-                          {"concept": idx.concepts[c]}))
-    for j, pj in _nz(idx.P_ui[u]):
-        if j == i:
-            continue
-        for c, pc in _nz(idx.P_ic[j]):
+            found.append((KIND_WEIGHT["interest"] * w * item_concepts[c], "interest",
+                          [step_user(user_id), step_concept(c), step_item(i)], {"concept": idx.concepts[c]}))
+    for j, wj in history:
+        for c, wc in _nz(idx.IC[j]):
             if c in item_concepts:
-                found.append((pj * pc * item_concepts[c], "history",
+                found.append((KIND_WEIGHT["history"] * wj * wc * item_concepts[c], "history",
                               [step_user(user_id), step_item(j), step_concept(c), step_item(i)],
                               {"via_item": idx.items[j], "concept": idx.concepts[c]}))
-    item_users = dict(_nz(idx.R.T[i], limit=1_000_000))
-    for j, pj in _nz(idx.P_ui[u]):
-        if j == i:
-            continue
-        for v, pv in _nz(idx.P_iu[j]):
+    item_users = set(idx.R.T[i].tocsr().indices.tolist())
+    for j, wj in history:
+        for v, _ in _nz(idx.R.T[j]):
             if v != u and v in item_users:
-                p_vi = float(idx.P_ui[v, i])
-                found.append((pj * pv * p_vi, "co_engagement",
-                              [step_user(user_id), step_item(j), step_user(idx.users[v]), step_item(i)],
-                              {"via_item": idx.items[j], "via_user": idx.users[v]}))
-    for c, p in user_concepts:
-        for d, pd_ in _nz(idx.P_cc[c]):
+                weights = dict(scaled_history(v))
+                if j in weights and i in weights:
+                    found.append((KIND_WEIGHT["co_engagement"] * wj * weights[j] * weights[i], "co_engagement",
+                                  [step_user(user_id), step_item(j), step_user(idx.users[v]), step_item(i)],
+                                  {"via_item": idx.items[j], "via_user": idx.users[v]}))
+    for c, w in user_concepts:
+        for d, score in _nz(idx.CC[c]):
             if d in item_concepts and d != c:
-                found.append((p * pd_ * item_concepts[d], "related",
+                found.append((KIND_WEIGHT["related"] * w * score * item_concepts[d], "related",
                               [step_user(user_id), step_concept(c), step_concept(d), step_item(i)],
                               {"concept": idx.concepts[c], "concept2": idx.concepts[d]}))
-    topic_of = {c: t for c, t in zip(*idx.CT.nonzero())}
-    for c, p in user_concepts:
-        t = topic_of.get(c)
-        if t is None:
+    topic_of = {int(c): (int(t), float(idx.CT[c, t])) for c, t in zip(*idx.CT.nonzero())}
+    for c, w in user_concepts:
+        if c not in topic_of:
             continue
-        for d, pdi in item_concepts.items():
-            if d != c and topic_of.get(d) == t:
+        t, wt = topic_of[c]
+        for d, wd in item_concepts.items():
+            if d != c and d in topic_of and topic_of[d][0] == t:
                 topic = idx.topics[t]
-                found.append((0.1 * p * pdi, "topic",
+                found.append((KIND_WEIGHT["topic"] * w * wt * topic_of[d][1] * wd, "topic",
                               [step_user(user_id), step_concept(c), PathStep("Topic", topic, topic),
                                step_concept(d), step_item(i)],
                               {"concept": idx.concepts[c], "topic": topic, "concept2": idx.concepts[d]}))

@@ -8,7 +8,8 @@ candidate items of the request, so weights compare like with like):
 collaborative = RP3beta walk and concepts = concept walk (both `kg.proximity`, each scaled
 by its per-user maximum), gnn = cosine of the GNN user and item vectors (in [-1, 1]:
 an item pointing away from the user's vector is pushed down), popularity = log engagement scaled by the domain's maximum.
-`score`, clipped to [0, 1], is also the readable similarity ("88% match"). The default weights
+The readable 0-1 `similarity` ("88% match") is the cosine of the user's and the item's
+GNN vectors (clipped at 0), or the clipped score when there are no vectors. The default weights
 (`DEFAULT_BLEND`) were chosen on validation users of the synthetic cross-domain data and
 the Food <-> Kitchen data (docs/evaluation.md); every refresh re-chooses them on a
 validation split of your own graph (`ikg.tuning`) and keeps them when nothing beats them.
@@ -167,10 +168,11 @@ class ServingModel:
                 comps["gnn"] = round(float(self.user_vectors[rows[b]] @ self.item_vectors[i]), 4) \
                     if gnn_on and rows[b] >= 0 else 0.0
                 comps["popularity"] = round(float(self.index.popularity[i] / pop_max), 4)
+                similarity = max(comps["gnn"], 0.0) if gnn_on and rows[b] >= 0 else float(np.clip(row[j], 0.0, 1.0))
                 recs.append(Recommendation(
                     user_id=user, item_id=item, title=self.titles.get(item, item),
                     domain=str(self.index.item_domain[i]), score=round(float(row[j]), 6),
-                    similarity=round(float(np.clip(row[j], 0.0, 1.0)), 4), components=comps,
+                    similarity=round(similarity, 4), components=comps,
                     reasons=self.reasons(rows[b], i) if with_reasons else []))
             results.append(recs)
         return results

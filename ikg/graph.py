@@ -26,6 +26,7 @@ from kg.embedded import EmbeddedStore
 from kg.ingest import KINDS, ingest_events, ingest_items, write_quarantine
 from kg.neo4j_store import Neo4jConfig, Neo4jStore
 from kg.store import GraphStore
+from kg.weights import WeightConfig
 
 from ikg.explain import explain_paths
 from ikg.refresh import run_refresh
@@ -50,13 +51,14 @@ class InterestGraph:
 
     def __init__(self, store: GraphStore, workdir: str | os.PathLike[str], extractor: str = "local",
                  extractor_options: Mapping[str, Any] | None = None, use_gnn: bool = True,
-                 gnn_config: Any = None) -> None:
+                 gnn_config: Any = None, weights: WeightConfig | None = None) -> None:
         self.store = store
         self.workdir = Workdir(workdir)
         self.extractor = extractor
         self.extractor_options = dict(extractor_options or {})
         self.use_gnn = use_gnn
         self.gnn_config = gnn_config
+        self.weights = weights or WeightConfig()
         self._model: ServingModel | None = None
         self._state = None
 
@@ -138,7 +140,8 @@ class InterestGraph:
         try:
             report = run_refresh(
                 self.store, self.workdir, lambda: get_extractor(self.extractor, **self.extractor_options),
-                full=full, gnn_config=self.gnn_config, use_gnn=self.use_gnn, progress=progress)
+                full=full, gnn_config=self.gnn_config, use_gnn=self.use_gnn, weights=self.weights,
+                progress=progress)
         except Exception:
             if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
                 self.store = EmbeddedStore(self.store.path)

@@ -11,6 +11,7 @@ Formula, for the events e of one (user, item) pair, n = their number:
            = kind_weight["rating"] + rating_weight * c(r_e)    if e has a rating
     d_e    = 0.5 ** (age_e / half_life)          age_e = (reference - ts_e) in days, >= 0;
                                                  d_e = 1 when ts_e is missing or half_life is None
+             * 0.5 ** (later_e / half_life_events)  later_e = the user's events after e (when set)
     a_e    = explicit_weight if e is explicit (rated, 'like' or 'dislike') else 1
     g(n)   = (1 - exp(-n / saturation)) / (1 - exp(-1 / saturation))    ("exp", bounded), or
            = 1 + log(n)                                                   ("log", unbounded)
@@ -59,6 +60,9 @@ class WeightConfig:
     frequency:       'exp' (bounded saturation) or 'log' (1 + log n).
     saturation:      the 'exp' scale c: g(n) approaches 1 / (1 - exp(-1/c)) as n grows.
     half_life_days:  age at which an event counts half; None turns recency decay off.
+    half_life_events: optionally also decay by position in the user's own history: an event
+                     followed by this many later events of the same user counts half (for
+                     sequence data without real timestamps, and for "what did they do last").
     text_separator:  joins a pair's review texts.
     """
 
@@ -70,6 +74,7 @@ class WeightConfig:
     frequency: Literal["exp", "log"] = "exp"
     saturation: float = 5.0
     half_life_days: float | None = 30.0
+    half_life_events: float | None = None
     text_separator: str = "\n\n"
 
     def frequency_factor(self, count: np.ndarray) -> np.ndarray:
@@ -138,6 +143,11 @@ def aggregate_interactions(events: pd.DataFrame, config: WeightConfig = WeightCo
         reference = float(np.nanmax(ts)) if now is None else float(now)
         age_days = np.maximum(reference - ts[timed], 0.0) / 86_400.0
         decay[timed] = np.exp2(-age_days / float(config.half_life_days))
+    if config.half_life_events is not None and n:
+        order = pd.DataFrame({"u": events["user_id"].astype("str").to_numpy(),
+                              "t": np.where(np.isnan(ts), -np.inf, ts), "p": np.arange(n)})
+        later = order.sort_values(["t", "p"], kind="stable").groupby("u", sort=False).cumcount(ascending=False)
+        decay *= np.exp2(-later.reindex(range(n)).to_numpy(dtype="float64") / float(config.half_life_events))
 
     explicit = rated | np.isin(kind_code, [i for i, k in enumerate(kinds) if k in EXPLICIT_KINDS])
     a = np.where(explicit, float(config.explicit_weight), 1.0)

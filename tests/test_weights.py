@@ -142,3 +142,13 @@ def test_ingested_synthetic_events_aggregate_to_positive_weights():
     assert out["count"].sum() == len(clean)
     assert len(out) == len(clean.groupby(["user_id", "item_id"]).size())
     assert (out["weight"] > 0).all()  # synthetic ratings are 3..5 and there are no dislikes
+
+
+def test_a_positional_half_life_halves_an_event_followed_by_that_many_others():
+    events = pd.DataFrame({"user_id": ["u"] * 4, "item_id": ["a", "b", "c", "d"], "kind": "view",
+                           "ts": [0.0, 1.0, 2.0, 3.0]})
+    out = aggregate_interactions(events, WeightConfig(half_life_days=None, half_life_events=3.0))
+    weights = dict(zip(out["item_id"], out["weight"]))
+    assert weights["d"] == pytest.approx(1.0)
+    assert weights["a"] == pytest.approx(0.5)
+    assert weights["c"] > weights["b"] > weights["a"]

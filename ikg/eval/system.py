@@ -20,7 +20,7 @@ from ikg.eval.base import Method
 
 log = logging.getLogger(__name__)
 
-_BUILT: dict[tuple[str, bool], Any] = {}
+_BUILT: dict[tuple[str, bool, float | None], Any] = {}
 """Training-frame fingerprint -> built InterestGraph, so grid points share one build."""
 
 
@@ -35,8 +35,9 @@ class InterestGraphSystem:
     """interest-kg end to end; `blend=None` uses the blend the refresh tuned on its own data."""
 
     def __init__(self, blend: Mapping[str, float] | None = None, use_gnn: bool = True,
-                 gnn_epochs: int = 60, name: str = "ikg") -> None:
+                 gnn_epochs: int = 60, name: str = "ikg", half_life_events: float | None = None) -> None:
         self.name = name
+        self.half_life_events = half_life_events
         self.blend = dict(blend) if blend else None
         self.use_gnn = use_gnn
         self.gnn_epochs = gnn_epochs
@@ -46,10 +47,13 @@ class InterestGraphSystem:
         import gnn
         from ikg import InterestGraph
 
-        key = (_fingerprint(train, items), self.use_gnn)
+        from kg.weights import WeightConfig
+
+        key = (_fingerprint(train, items), self.use_gnn, self.half_life_events)
         if key not in _BUILT:
             folder = tempfile.mkdtemp(prefix="ikg-eval-")
-            graph = InterestGraph.open(folder, use_gnn=self.use_gnn,
+            weights = WeightConfig(half_life_events=self.half_life_events)
+            graph = InterestGraph.open(folder, use_gnn=self.use_gnn, weights=weights,
                                        gnn_config=gnn.GnnConfig(epochs=self.gnn_epochs, threads=1))
             columns = [c for c in ("item_id", "domain", "title", "description", "categories", "tags") if c in items]
             graph.ingest_items(items[columns])
@@ -76,7 +80,11 @@ class InterestGraphSystem:
 
 
 def system_method(blends: Sequence[Mapping[str, float] | None] = (None,), use_gnn: bool = True,
-                  gnn_epochs: int = 60) -> Method:
-    """The system as a Method whose grid is a few blends (None = the refresh's own tuned blend)."""
-    grid = [{"blend": dict(b) if b else None} for b in blends]
-    return Method("ikg", lambda blend=None: InterestGraphSystem(blend, use_gnn, gnn_epochs), grid)
+                  gnn_epochs: int = 60, half_lives: Sequence[float | None] = (None,)) -> Method:
+    """The system as a Method whose grid is blends x positional half-lives (None = refresh's own blend).
+
+    Each half-life is one build of the graph; blends on the same build cost only scoring.
+    """
+    grid = [{"blend": dict(b) if b else None, "half_life_events": h} for h in half_lives for b in blends]
+    return Method("ikg", lambda blend=None, half_life_events=None: InterestGraphSystem(
+        blend, use_gnn, gnn_epochs, half_life_events=half_life_events), grid)

@@ -16,9 +16,7 @@ from pathlib import Path
 
 from ikg.eval.datasets import load_dataset
 from ikg.eval.runner import add_to_report
-from ikg.eval.system import system_method
-
-CF_ONLY = {"collaborative": 1.0, "concepts": 0.0, "gnn": 0.0, "popularity": 0.0}
+from ikg.eval.system import CF_ONLY, system_method
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,10 @@
 
     ikg eval --data /work/data/food-kitchen --protocol given --target-domain kitchen --k 10 --out runs/fk
     ikg eval --synthetic --protocol cold-start --source-domain books --target-domain films
+
+The ikg system (the whole pipeline through the public API) is evaluated beside the baselines
+unless --no-system is given; its grid (its own tuned blend vs walks only, times the
+positional half-lives of --half-lives) is tuned on the validation users like theirs.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from ikg.eval.baselines import BASELINES
 from ikg.eval.datasets import load_dataset, synthetic_dataset
 from ikg.eval.protocols import PROTOCOLS
 from ikg.eval.runner import run_evaluation
+from ikg.eval.system import CF_ONLY, system_method
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-test", type=int, default=500)
     p.add_argument("--methods", default=",".join(BASELINES),
                    help=f"comma-separated subset of {','.join(BASELINES)}")
+    p.add_argument("--no-system", action="store_true", help="only the baselines, without the ikg system")
+    p.add_argument("--half-lives", default="none",
+                   help="ikg grid: positional half-lives to try, comma-separated (none = off), e.g. none,5")
+    p.add_argument("--gnn-epochs", type=int, default=60, help="ikg: GNN training epochs at most")
     p.add_argument("--out", type=Path, help="folder for report.json, report.txt, report.md, report.png")
     p.add_argument("--quiet", action="store_true")
     return p
@@ -47,9 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.synthetic and args.protocol == "cold-start":
         source, target = source or "books", target or "films"
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    extra = []
+    if not args.no_system:
+        half_lives = [None if h.strip() == "none" else float(h) for h in args.half_lives.split(",")]
+        extra.append(system_method([None, CF_ONLY], gnn_epochs=args.gnn_epochs, half_lives=half_lives))
     report = run_evaluation(dataset, args.protocol, methods, k=args.k, seed=args.seed,
                             source_domain=source, target_domain=target,
-                            n_valid=args.n_valid, n_test=args.n_test)
+                            n_valid=args.n_valid, n_test=args.n_test, extra=extra)
     table = report.table()
     print(table)
     if args.out:

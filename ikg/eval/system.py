@@ -20,6 +20,9 @@ from ikg.eval.base import Method
 
 log = logging.getLogger(__name__)
 
+CF_ONLY = {"collaborative": 1.0, "concepts": 0.0, "gnn": 0.0, "popularity": 0.0}
+"""The collaborative walk alone: the grid's check that concepts and the GNN earn their weight."""
+
 _BUILT: dict[tuple[str, bool, float | None], Any] = {}
 """Training-frame fingerprint -> built InterestGraph, so grid points share one build."""
 

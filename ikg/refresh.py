@@ -74,7 +74,7 @@ def _new_version() -> str:
     return datetime.now(timezone.utc).strftime("v%Y%m%d%H%M%S%f")
 
 
-def _gather(workdir: Workdir, kind: str, pending: list) -> pd.DataFrame:
+def _gather(kind: str, pending: list) -> pd.DataFrame:
     frames = [pd.read_parquet(path) for _, k, path in pending if k == kind]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -175,12 +175,12 @@ def run_refresh(
 
     with timer.step("gather"):
         old_items = state.table("items")
-        new_items = _gather(workdir, "items", pending)
+        new_items = _gather("items", pending)
         items = _merge_items(old_items.copy(), new_items)
         if items.empty:
             raise ValueError("refresh: no items yet; ingest items before events (ig.ingest_items(frame))")
         old_events = state.table("events")
-        new_events = _gather(workdir, "events", pending)
+        new_events = _gather("events", pending)
         for col in EVENT_COLUMNS:
             if col not in new_events:
                 new_events[col] = None

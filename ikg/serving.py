@@ -154,7 +154,8 @@ class ServingModel:
             banned_cols.append(banned)
         if banned_rows:
             total[np.concatenate(banned_rows), np.concatenate(banned_cols)] = -np.inf
-        tops = self._top_batch(total, k, scores.cols) if diversity <= 0 else None
+        mmr = diversity > 0 and self.item_vectors is not None
+        tops = None if mmr else self._top_batch(total, k, scores.cols)
         results = []
         for b, user in enumerate(user_ids):
             row = total[b]
@@ -191,19 +192,12 @@ class ServingModel:
         return out
 
     def _top(self, row: np.ndarray, k: int, diversity: float, cols: np.ndarray) -> list[int]:
-        """Positions of the k best finite scores (ties by item id); MMR when `diversity` > 0."""
-        if diversity <= 0 or self.item_vectors is None:
-            k = min(k, len(row))
-            if k == 0:
-                return []
-            cut = -np.partition(-row, k - 1)[k - 1] if k < len(row) else -np.inf
-            best = np.flatnonzero((row >= cut) & (row > -np.inf))
-            return sorted(best.tolist(), key=lambda j: (-row[j], self.index.items[cols[j]]))[:k]
+        """MMR re-ranking: trade score against similarity to the items already chosen."""
         finite = np.flatnonzero(np.isfinite(row))
         if len(finite) == 0:
             return []
         pool = finite[np.argsort(-row[finite], kind="stable")[: 5 * k]].tolist()
-        vectors = _unit_rows(self.item_vectors[cols])
+        vectors = dict(zip(pool, _unit_rows(self.item_vectors[cols[pool]])))
         chosen: list[int] = []
         while pool and len(chosen) < k:
             best = max(pool, key=lambda i: (1 - diversity) * row[i]

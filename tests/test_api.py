@@ -253,3 +253,12 @@ def test_forgetting_a_user_leaves_no_trace(backend, tmp_path, request):
     assert "u0001" not in (ig.workdir.path / "dislikes.json").read_text()
     assert ig.refresh(progress=False).counts["User"] == 14
     ig.close()
+
+
+def test_diversity_reranks_without_losing_the_domain_filter(embedded):
+    ig, _, _ = embedded
+    plain = ig.recommend("u0009", k=8, domain="films")
+    diverse = ig.recommend("u0009", k=8, domain="films", diversity=0.7)
+    assert len(diverse) == 8 and {r.domain for r in diverse} == {"films"}
+    assert diverse[0].item_id == plain[0].item_id
+    assert [r.item_id for r in diverse] != [r.item_id for r in plain]

@@ -101,7 +101,7 @@ class ServingModel:
         else:
             user_vecs = np.zeros((len(rows), 0), dtype=np.float32)
         augmented = np.hstack([user_vecs, np.full((len(rows), 1), w_pop, dtype=np.float32)])
-        total = augmented.astype(np.float32) @ self._candidates(domain, cols).T
+        total = (torch.from_numpy(augmented.astype(np.float32)) @ torch.from_numpy(self._candidates(domain, cols)).T).numpy()
         for name, matrix in parts.items():
             w = weights.get(name, 0.0) / total_weight
             if w and matrix.nnz:

@@ -36,7 +36,7 @@ from ikg.workdir import Workdir
 
 log = logging.getLogger(__name__)
 
-BRIDGE_MIN_RELATED = 0.6
+BRIDGE_MIN_RELATED = 0.7
 """A related concept bridges into a domain only when its RELATED_TO score is at least this."""
 
 FEEDBACK_KINDS = ("like", "dislike", "click", "view", "purchase", "share", "cart")

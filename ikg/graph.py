@@ -240,7 +240,7 @@ class InterestGraph:
         reach = np.asarray(target_ic.sum(axis=0)).ravel()
         related = idx.P_cc
         found: list[Bridge] = []
-        top = float(user_concepts.max()) or 1.0
+        top = float(user_concepts.max(initial=0.0)) or 1.0
         for c in np.argsort(-user_concepts):
             if user_concepts[c] <= 0 or len(found) >= bridges:
                 break

@@ -14,7 +14,8 @@ Edge weights are raised to `alpha` before normalising (alpha < 1 flattens heavy 
 Disliked interactions (weight <= 0) take no part in walks.
 
 For speed the two-step item -> user -> item walk is precomputed once as a sparse item-item
-matrix keeping each item's `ITEM_NEIGHBOURS` strongest neighbours, and each concept keeps
+matrix keeping each item's `ITEM_NEIGHBOURS` strongest neighbours after the popularity
+penalty (pruning before it would keep popular neighbours that the penalty then demotes), and each concept keeps
 its `CONCEPT_ITEMS` strongest items; a query is then sparse x sparse with small rows, and
 its results stay sparse.
 """
@@ -98,8 +99,8 @@ class ProximityIndex:
     popularity: np.ndarray      # log(1 + engagement count) per item
     topics: list[str]
     CT: sp.csr_matrix           # concepts x topics (IN_TOPIC weight)
-    alpha: float = 0.8
-    beta: float = 0.5
+    alpha: float = 0.6
+    beta: float = 0.3
 
     def __post_init__(self) -> None:
         self.P_ui = row_normalise(self.R, self.alpha)
@@ -110,10 +111,11 @@ class ProximityIndex:
         self.P_cc = row_normalise(self.CC)
         degree = np.asarray((self.R > 0).sum(axis=0)).ravel().astype(np.float32)
         self.pop_penalty = np.power(np.maximum(degree, 1.0), -self.beta).astype(np.float32)
-        blocks = [top_k_per_row(self.P_iu[start:start + _BLOCK] @ self.P_ui, ITEM_NEIGHBOURS)
+        penalty = sp.diags(self.pop_penalty)
+        blocks = [top_k_per_row(self.P_iu[start:start + _BLOCK] @ self.P_ui @ penalty, ITEM_NEIGHBOURS)
                   for start in range(0, len(self.items), _BLOCK)]
-        item_item = sp.vstack(blocks).tocsr() if blocks else sp.csr_matrix((0, 0), dtype=np.float32)
-        self.item_item = (item_item @ sp.diags(self.pop_penalty)).tocsr().astype(np.float32)
+        empty = sp.csr_matrix((0, len(self.items)), dtype=np.float32)
+        self.item_item = (sp.vstack(blocks).tocsr() if blocks else empty).astype(np.float32)
         self.concept_items = top_k_per_row(self.P_ci, CONCEPT_ITEMS)
 
     def domain_mask(self, domain: str | None) -> np.ndarray:
@@ -143,7 +145,7 @@ class ProximityIndex:
         return (concepts @ self.concept_items).tocsr()
 
 
-def build_index(snapshot: GraphSnapshot, alpha: float = 0.8, beta: float = 0.5) -> ProximityIndex:
+def build_index(snapshot: GraphSnapshot, alpha: float = 0.6, beta: float = 0.3) -> ProximityIndex:
     """Build the transition matrices of a graph snapshot."""
     items_frame = snapshot.nodes.get("Item", pd.DataFrame(columns=["key", "domain"]))
     users = sorted(snapshot.node_keys("User"))

@@ -165,7 +165,7 @@ class InterestGraph:
             if state.version is None:
                 raise RuntimeError("nothing to serve yet: ingest items and events, then call refresh()")
             self._model = ServingModel.build(self.store.snapshot(), state.version, state.arrays,
-                                             state.meta.get("blend"))
+                                             state.meta.get("blend"), state.meta.get("walk"))
         return self._model
 
     def _live_dislikes(self) -> dict[str, set[str]]:

@@ -307,7 +307,8 @@ def run_refresh(
                         **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str))}}
     bar.update()
     with timer.step("tune_blend"):
-        tuning = tune_blend(snapshot, arrays) if tune else {"blend": dict(DEFAULT_BLEND), "chosen": "default (not tuned)"}
+        tuning = tune_blend(snapshot, arrays) if tune else {"blend": dict(DEFAULT_BLEND), "walk": None,
+                                                             "chosen": "default (not tuned)"}
     bar.close()
 
     tables = {"items": items, "events": events, "item_concepts_surface": item_surface,
@@ -319,7 +320,7 @@ def run_refresh(
         tables[f"rows_{name}"] = _rows_frame(getattr(new_rows, kind)[name])
     graph_counts = new_rows.counts()
     meta = {"graph": graph_counts, "gnn": gnn_info, "timings": timer.timings, "blend": tuning["blend"],
-            "blend_tuning": {k: v for k, v in tuning.items() if k != "blend"}}
+            "walk": tuning.get("walk"), "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")}}
     workdir.write_state(version, tables, arrays, meta)
     store.set_meta("active_version", version)
     store.flush()
@@ -332,4 +333,4 @@ def run_refresh(
         noop=False, model_version=version, counts=store.counts(), written=written,
         new_items=len(changed), new_events=len(new_events), quarantined=quarantined,
         timings=timer.timings, graph=graph_counts, gnn=gnn_info,
-        blend={"weights": tuning["blend"], "chosen": tuning["chosen"]})
+        blend={"weights": tuning["blend"], "walk": tuning.get("walk"), "chosen": tuning["chosen"]})

@@ -63,8 +63,10 @@ class ServingModel:
 
     @classmethod
     def build(cls, snapshot: GraphSnapshot, version: str | None, arrays: Mapping[str, np.ndarray],
-              blend: Mapping[str, float] | None = None) -> "ServingModel":
-        index = build_index(snapshot)
+              blend: Mapping[str, float] | None = None,
+              walk: Mapping[str, float] | None = None) -> "ServingModel":
+        """Build from a snapshot; `walk` gives the RP3beta alpha and beta (defaults of build_index)."""
+        index = build_index(snapshot, **dict(walk or {}))
         items = snapshot.nodes.get("Item", pd.DataFrame(columns=["key", "title"]))
         concepts = snapshot.nodes.get("Concept", pd.DataFrame(columns=["key", "name"]))
         model = cls(version, index, dict(zip(items["key"], items.get("title", items["key"]))),

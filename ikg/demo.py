@@ -143,6 +143,7 @@ def draw_migration(ig: InterestGraph, migration, target: Path) -> Path:
                            node_color=[colours[d["kind"]] for _, d in graph.nodes(data=True)])
     nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8)
     ax.set_title(f"{user}: history (blue) -> bridging concepts (orange) -> {migration.target_domain} (green)")
+    ax.margins(x=0.18)
     ax.axis("off")
     fig.tight_layout()
     fig.savefig(target, dpi=110)

@@ -212,13 +212,20 @@ def forget(ctx: click.Context, user_id: str, yes: bool) -> None:
 @click.option("--out", default="demo-output", show_default=True, help="folder for the picture and JSON")
 @click.option("--users", default=120, show_default=True, help="synthetic demo users")
 @click.option("--fresh/--keep", default=True, help="start from an empty graph (default)")
+@click.option("--neo4j", "use_neo4j", is_flag=True, help="load the demo graph into the Neo4j of NEO4J_URI")
 @click.pass_context
-def demo(ctx: click.Context, out: str, users: int, fresh: bool) -> None:
-    """The whole pipeline on the shipped sample catalog: build, recommend, explain, migrate, draw."""
+def demo(ctx: click.Context, out: str, users: int, fresh: bool, use_neo4j: bool) -> None:
+    """The whole pipeline on the shipped sample catalog: build, recommend, explain, migrate, draw.
+
+    With --neo4j (here or before the command) the graph goes into the Neo4j server of
+    NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD, ready for `ikg cypher run ...` and Neo4j Browser.
+    """
     from ikg.demo import run_demo
 
-    run_demo(ctx.obj["path"] or "ikg-data", Path(out), n_users=users, fresh=fresh,
-             neo4j=ctx.obj["neo4j"], console=console)
+    neo4j = ctx.obj["neo4j"] or use_neo4j
+    if neo4j and not os.environ.get("NEO4J_URI"):
+        raise click.UsageError("--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment")
+    run_demo(ctx.obj["path"] or "ikg-data", Path(out), n_users=users, fresh=fresh, neo4j=neo4j, console=console)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False)

@@ -150,7 +150,7 @@ def _rows_frame(rows: list[dict]) -> pd.DataFrame:
 def _frame_rows(frame: pd.DataFrame) -> list[dict]:
     if frame.empty or "_empty" in frame:
         return []
-    return builder._records(frame)
+    return builder.records(frame)
 
 
 def run_refresh(

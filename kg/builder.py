@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from kg.schema import is_missing
 from kg.store import GraphStore
 
 INTEREST_TOP_N = 40
@@ -36,28 +37,20 @@ class GraphRows:
         return {**{k: len(v) for k, v in self.nodes.items()}, **{k: len(v) for k, v in self.edges.items()}}
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """DataFrame rows as dicts without missing values (NaN/None mean "not set").
 
     Built column-wise (`tolist` is bulk) because `to_dict("records")` is slow on Arrow strings.
     """
     columns = list(frame.columns)
     values = [frame[c].tolist() for c in columns]
-    records = [dict(zip(columns, row)) for row in zip(*values)]
+    rows = [dict(zip(columns, row)) for row in zip(*values)]
     for column in columns:
         if frame[column].isna().any():
-            for rec in records:
-                if _is_missing(rec[column]):
+            for rec in rows:
+                if is_missing(rec[column]):
                     del rec[column]
-    return records
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and value != value:
-        return True
-    return False
+    return rows
 
 
 def item_rows(items: pd.DataFrame) -> tuple[list[dict], list[dict], list[dict]]:
@@ -65,7 +58,7 @@ def item_rows(items: pd.DataFrame) -> tuple[list[dict], list[dict], list[dict]]:
     frame = items.rename(columns={"item_id": "id"})
     keep = [c for c in ("id", "domain", "title", "description", "categories", "tags", "popularity") if c in frame]
     nodes = []
-    for rec in _records(frame[keep]):
+    for rec in records(frame[keep]):
         for col in ("categories", "tags"):
             if col in rec:
                 rec[col] = [str(x) for x in rec[col]]
@@ -78,9 +71,9 @@ def item_rows(items: pd.DataFrame) -> tuple[list[dict], list[dict], list[dict]]:
 def interaction_rows(interactions: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     """User nodes and INTERACTED edges from aggregated interactions (kg.weights)."""
     users = interactions.groupby("user_id").agg(first_ts=("first_ts", "min"), last_ts=("last_ts", "max"))
-    user_nodes = _records(users.reset_index().rename(columns={"user_id": "id"}))
+    user_nodes = records(users.reset_index().rename(columns={"user_id": "id"}))
     cols = ["user_id", "item_id", "kind", "weight", "count", "rating", "first_ts", "last_ts"]
-    edges = _records(interactions[cols].rename(columns={"user_id": "src", "item_id": "dst"}))
+    edges = records(interactions[cols].rename(columns={"user_id": "src", "item_id": "dst"}))
     return user_nodes, edges
 
 
@@ -144,7 +137,7 @@ def interest_rows(interests: pd.DataFrame, updated: float) -> list[dict]:
     """INTERESTED_IN edges from `user_interests`."""
     frame = interests.rename(columns={"user_id": "src", "key": "dst"}).copy()
     frame["updated"] = float(updated)
-    return _records(frame[["src", "dst", "weight", "source", "updated", "domains"]])
+    return records(frame[["src", "dst", "weight", "source", "updated", "domains"]])
 
 
 def concept_rows(
@@ -165,7 +158,7 @@ def concept_rows(
 
 def has_concept_rows(item_concepts: pd.DataFrame) -> list[dict]:
     """HAS_CONCEPT edges."""
-    return _records(item_concepts.rename(columns={"item_id": "src", "key": "dst"})[["src", "dst", "weight", "source"]])
+    return records(item_concepts.rename(columns={"item_id": "src", "key": "dst"})[["src", "dst", "weight", "source"]])
 
 
 def topic_rows(topics: Iterable[Any]) -> tuple[list[dict], list[dict]]:

@@ -27,6 +27,7 @@ from kg.schema import (
     VECTOR,
     BatchError,
     edge_type,
+    is_missing,
     node_type,
     validate_edges,
     validate_nodes,
@@ -283,7 +284,7 @@ class EmbeddedStore(GraphStore):
                     key = rec.pop("key")
                     kinds = node_type(label)
                     self._nodes[label][key] = {p: _from_parquet(v, kinds.kind_of(p))
-                                               for p, v in rec.items() if _present(v)}
+                                               for p, v in rec.items() if not is_missing(v)}
         for rel in EDGE_TYPES:
             file = folder / f"edge-{rel}.parquet"
             if file.exists():
@@ -291,7 +292,7 @@ class EmbeddedStore(GraphStore):
                     src, dst = rec.pop("src"), rec.pop("dst")
                     kinds = edge_type(rel)
                     self._edges[rel][(src, dst)] = {p: _from_parquet(v, kinds.kind_of(p))
-                                                    for p, v in rec.items() if _present(v)}
+                                                    for p, v in rec.items() if not is_missing(v)}
                     self._out[rel][src].add(dst)
                     self._in[rel][dst].add(src)
         meta = folder / "meta.json"
@@ -311,14 +312,6 @@ def _write_table(file: Path, records: list[dict[str, Any]], key_columns: list[st
 
 def _read_table(file: Path) -> list[dict[str, Any]]:
     return pd.read_parquet(file).to_dict("records")
-
-
-def _present(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, float) and value != value:
-        return False
-    return True
 
 
 def _from_parquet(value: Any, kind: str | None) -> Any:

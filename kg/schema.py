@@ -126,6 +126,11 @@ class BatchError(ValueError):
         super().__init__(f"{what}{where}: {reason}. Nothing of this batch was written.{hint}")
 
 
+def is_missing(value: Any) -> bool:
+    """None or NaN: a property value that means "not set"."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def node_type(label: str) -> NodeType:
     """The node type for `label`, or a SchemaError naming the valid labels."""
     try:

@@ -13,12 +13,19 @@ when there are no vectors. The weights start from `DEFAULT_BLEND` (the collabora
 found the collaborative signal carries most of a migration); every refresh re-chooses the
 concept and popularity weights on a migration-style validation split of your own graph
 (`ikg.tuning`) and keeps the defaults unless a choice gains at least 2% NDCG there.
+
+A batch is served as whole-batch array work: one matmul of [w_gnn * user | w_pop] against
+[item | popularity], the walks' nonzeros added with one index_add, seen items set to -inf,
+one top-k; only the result objects are made per item.
 """
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from functools import cached_property
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,12 +47,29 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class WalkScores:
+    """One walk's scaled scores at flat positions `row * n_candidates + candidate` of a batch."""
+
+    flat: np.ndarray
+    values: np.ndarray
+
+
+@dataclass
 class Scores:
     """Blended scores (batch x candidates), the candidates' item columns, and the scaled walks."""
 
     total: np.ndarray
     cols: np.ndarray
-    parts: dict[str, sp.csr_matrix]
+    parts: dict[str, WalkScores]
+
+
+@dataclass
+class _Candidates:
+    """The candidate items of one domain: columns, column -> position, and [vector | popularity]."""
+
+    cols: np.ndarray
+    position: np.ndarray
+    vectors: np.ndarray
 
 
 @dataclass
@@ -59,7 +83,7 @@ class ServingModel:
     user_vectors: np.ndarray | None = None     # rows aligned with index.users (zeros when unknown)
     item_vectors: np.ndarray | None = None     # rows aligned with index.items
     blend: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BLEND))
-    _domain_vectors: dict[str | None, np.ndarray] = field(default_factory=dict, repr=False)
+    _domains: dict[str | None, _Candidates] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, snapshot: GraphSnapshot, version: str | None, arrays: Mapping[str, np.ndarray],
@@ -76,121 +100,170 @@ class ServingModel:
         model.item_vectors = _aligned(arrays, "Item", index.items)
         return model
 
+    @cached_property
+    def _seen_matrix(self) -> sp.csr_matrix:
+        """users x items, nonzero where the user engaged with or rejected the item."""
+        return (abs(self.index.R) + self.index.disliked).tocsr()
+
+    @cached_property
+    def _id_rank(self) -> np.ndarray:
+        """Each item column's rank in item-id order: the tie-break of equal scores."""
+        rank = np.empty(len(self.index.items), dtype=np.int64)
+        rank[np.argsort(np.asarray(self.index.items, dtype=object), kind="stable")] = np.arange(len(self.index.items))
+        return rank
+
     # ---- scoring ------------------------------------------------------------------------
     def score(self, user_ids: Sequence[str], domain: str | None = None,
               blend: Mapping[str, float] | None = None) -> "Scores":
         """Blended scores in [0, 1] over the candidate items of `domain` (all when None).
 
-        The walks are sparse and only their nonzeros are added; the GNN term is one dense
-        matmul over the candidate items, as in a plain vector search.
+        The GNN and popularity terms are one dense matmul over the candidates, as in a plain
+        vector search; the walks are sparse and only their nonzeros are added (one index_add).
         """
         weights = dict(blend or self.blend)
         total_weight = max(sum(weights.values()), 1e-12)
-        cols = np.flatnonzero(self.index.domain_mask(domain))
+        candidates = self._candidates(domain)
         rows = self.index.user_rows(user_ids)
-        parts: dict[str, sp.csr_matrix] = {}
-        walks = {"collaborative": self.index.collaborative, "concepts": self.index.concept_walk}
-        for name, walk in walks.items():
-            matrix = walk(rows)[:, cols].tocsr() if domain is not None else walk(rows)
-            top = matrix.max(axis=1).toarray().ravel()
-            inv = np.divide(1.0, top, out=np.zeros_like(top, dtype=np.float32), where=top > 0)
-            parts[name] = (sp.diags(inv.astype(np.float32)) @ matrix).tocsr()
         w_gnn = weights.get("gnn", 0.0) / total_weight
         w_pop = weights.get("popularity", 0.0) / total_weight
-        known = (rows >= 0)[:, None]
         if self.user_vectors is not None and self.item_vectors is not None:
-            user_vecs = self.user_vectors[np.where(rows >= 0, rows, 0)] * np.float32(w_gnn) * known
+            user_vecs = self.user_vectors[np.maximum(rows, 0)] * (np.float32(w_gnn) * (rows >= 0))[:, None]
         else:
             user_vecs = np.zeros((len(rows), 0), dtype=np.float32)
-        augmented = np.hstack([user_vecs, np.full((len(rows), 1), w_pop, dtype=np.float32)])
-        total = (torch.from_numpy(augmented.astype(np.float32)) @ torch.from_numpy(self._candidates(domain, cols)).T).numpy()
-        for name, matrix in parts.items():
+        augmented = np.hstack([user_vecs, np.full((len(rows), 1), w_pop, dtype=np.float32)]).astype(np.float32)
+        total = torch.from_numpy(augmented) @ torch.from_numpy(candidates.vectors).T
+        flat_total = total.view(-1)
+        parts: dict[str, WalkScores] = {}
+        walks = {"collaborative": self.index.collaborative, "concepts": self.index.concept_walk}
+        for name, walk in walks.items():
+            parts[name] = _scaled_walk(walk(rows), candidates.position)
             w = weights.get(name, 0.0) / total_weight
-            if w and matrix.nnz:
-                at = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-                total[at, matrix.indices] += w * matrix.data
-        return Scores(total, cols, parts)
+            if w and len(parts[name].flat):
+                flat_total.index_add_(0, torch.from_numpy(parts[name].flat),
+                                      torch.from_numpy(parts[name].values), alpha=w)
+        return Scores(total.numpy(), candidates.cols, parts)
 
-    def _candidates(self, domain: str | None, cols: np.ndarray) -> np.ndarray:
+    def _candidates(self, domain: str | None) -> _Candidates:
         """Candidate item vectors with the scaled popularity appended as one more dimension.
 
         So one matmul gives w_gnn * cos(u, i) + w_pop * popularity(i) for every candidate.
         """
-        if domain not in self._domain_vectors:
+        if domain not in self._domains:
+            cols = np.flatnonzero(self.index.domain_mask(domain))
+            position = np.full(len(self.index.items), -1, dtype=np.int64)
+            position[cols] = np.arange(len(cols))
             pop = self.index.popularity[cols]
             pop = pop / pop.max() if len(pop) and pop.max() > 0 else np.zeros(len(cols), np.float32)
             vectors = self.item_vectors[cols] if self.item_vectors is not None else np.zeros((len(cols), 0), np.float32)
-            self._domain_vectors[domain] = np.ascontiguousarray(np.hstack([vectors, pop[:, None]]).astype(np.float32))
-        return self._domain_vectors[domain]
+            self._domains[domain] = _Candidates(
+                cols, position, np.ascontiguousarray(np.hstack([vectors, pop[:, None]]).astype(np.float32)))
+        return self._domains[domain]
 
     def seen(self, rows: np.ndarray) -> list[np.ndarray]:
         """Item columns each user engaged with or rejected (empty for unknown users)."""
-        out = []
-        for r in rows:
-            if r < 0:
-                out.append(np.zeros(0, dtype=np.int64))
-            else:
-                out.append(np.concatenate([self.index.R[r].indices, self.index.disliked[r].indices]))
-        return out
+        picked = self._seen_matrix[np.maximum(rows, 0)]
+        return [picked.indices[picked.indptr[b]:picked.indptr[b + 1]] if r >= 0 else np.zeros(0, dtype=np.int64)
+                for b, r in enumerate(rows)]
+
+    def _banned(self, rows: np.ndarray, user_ids: Sequence[str], position: np.ndarray, exclude_seen: bool,
+                exclude: Mapping[str, set[str]] | None) -> np.ndarray:
+        """Flat positions (row * n_candidates + candidate) of the items each user must not get."""
+        n = position.max(initial=-1) + 1
+        flats = []
+        if exclude_seen:
+            picked = self._seen_matrix[np.maximum(rows, 0)]
+            at = np.repeat(np.arange(len(rows)), np.diff(picked.indptr))
+            pos = position[picked.indices]
+            keep = (pos >= 0) & (rows[at] >= 0)
+            flats.append(at[keep] * n + pos[keep])
+        for b, user in enumerate(user_ids):
+            extra = [self.index.item_index[i] for i in (exclude or {}).get(user, ()) if i in self.index.item_index]
+            if extra:
+                pos = position[np.asarray(extra, dtype=np.int64)]
+                flats.append(b * n + pos[pos >= 0])
+        return np.concatenate(flats) if flats else np.zeros(0, dtype=np.int64)
 
     def recommend(self, user_ids: Sequence[str], k: int = 20, domain: str | None = None,
                   exclude_seen: bool = True, exclude: Mapping[str, set[str]] | None = None,
                   with_reasons: bool = True, diversity: float = 0.0) -> list[list[Recommendation]]:
-        """Top-k per user; `exclude[user]` adds item ids to filter (e.g. fresh dislikes)."""
+        """Top-k per user; `exclude[user]` adds item ids to filter (e.g. fresh dislikes).
+
+        Scoring, filtering, top-k and every component of the results are whole-batch array
+        operations; only the result objects (and the reasons, when asked) are made per item.
+        """
         scores = self.score(user_ids, domain)
         rows = self.index.user_rows(user_ids)
-        position = np.full(len(self.index.items), -1, dtype=np.int64)
-        position[scores.cols] = np.arange(len(scores.cols))
-        seen = self.seen(rows) if exclude_seen else [np.zeros(0, dtype=np.int64) for _ in rows]
-        gnn_on = self.user_vectors is not None and self.item_vectors is not None
-        pop_max = max(float(self.index.popularity[scores.cols].max(initial=0.0)), 1e-12)
-        for matrix in scores.parts.values():
-            matrix.sort_indices()
+        candidates = self._candidates(domain)
         total = scores.total
-        banned_rows, banned_cols = [], []
-        for b, user in enumerate(user_ids):
-            extra = [self.index.item_index[i] for i in (exclude or {}).get(user, ()) if i in self.index.item_index]
-            banned = position[np.concatenate([seen[b], np.asarray(extra, dtype=np.int64)])]
-            banned = banned[banned >= 0]
-            banned_rows.append(np.full(len(banned), b))
-            banned_cols.append(banned)
-        if banned_rows:
-            total[np.concatenate(banned_rows), np.concatenate(banned_cols)] = -np.inf
-        mmr = diversity > 0 and self.item_vectors is not None
-        tops = None if mmr else self._top_batch(total, k, scores.cols)
+        total.reshape(-1)[self._banned(rows, user_ids, candidates.position, exclude_seen, exclude)] = -np.inf
+        if diversity > 0 and self.item_vectors is not None:
+            tops = [self._top(total[b], k, diversity, scores.cols) for b in range(len(rows))]
+            top = np.zeros((len(rows), max((len(t) for t in tops), default=0)), dtype=np.int64)
+            valid = np.zeros(top.shape, dtype=bool)
+            for b, chosen in enumerate(tops):
+                top[b, :len(chosen)], valid[b, :len(chosen)] = chosen, True
+        else:
+            top, valid = self._top_batch(total, k, scores.cols)
+        table = self._result_table(scores, rows, top, valid)
+        with _collector_paused():
+            return self._results(user_ids, rows, table, valid, with_reasons)
+
+    def _results(self, user_ids: Sequence[str], rows: np.ndarray, table: dict[str, list[list]],
+                 valid: np.ndarray, with_reasons: bool) -> list[list[Recommendation]]:
+        """The Recommendation objects of a scored batch."""
         results = []
         for b, user in enumerate(user_ids):
-            row = total[b]
+            chosen = np.flatnonzero(valid[b]).tolist()
+            item_cols = [table["item_col"][b][n] for n in chosen]
+            reasons = self.reasons_batch(rows[b], item_cols) if with_reasons else [[] for _ in chosen]
             recs = []
-            top = tops[b] if tops is not None else self._top(row, k, diversity, scores.cols)
-            walk_values = {name: _row_values(m, b, top) for name, m in scores.parts.items()}
-            for n, j in enumerate(top):
-                i = int(scores.cols[j])
-                item = self.index.items[i]
-                comps = {name: round(float(values[n]), 4) for name, values in walk_values.items()}
-                comps["gnn"] = round(float(self.user_vectors[rows[b]] @ self.item_vectors[i]), 4) \
-                    if gnn_on and rows[b] >= 0 else 0.0
-                comps["popularity"] = round(float(self.index.popularity[i] / pop_max), 4)
-                similarity = max(comps["gnn"], 0.0) if gnn_on and rows[b] >= 0 else float(np.clip(row[j], 0.0, 1.0))
+            for n, item_col, why in zip(chosen, item_cols, reasons):
+                item = self.index.items[item_col]
                 recs.append(Recommendation(
                     user_id=user, item_id=item, title=self.titles.get(item, item),
-                    domain=str(self.index.item_domain[i]), score=round(float(row[j]), 6),
-                    similarity=round(similarity, 4), components=comps,
-                    reasons=self.reasons(rows[b], i) if with_reasons else []))
+                    domain=table["domain"][b][n], score=table["score"][b][n],
+                    similarity=table["similarity"][b][n],
+                    components={name: table[name][b][n] for name in COMPONENTS}, reasons=why))
             results.append(recs)
         return results
 
-    def _top_batch(self, total: np.ndarray, k: int, cols: np.ndarray) -> list[list[int]]:
-        """Per row, positions of the k best finite scores, best first, ties by item id."""
+    def _top_batch(self, total: np.ndarray, k: int, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, positions of the k best scores, best first, ties by item id; and which are finite."""
         k = min(k, total.shape[1])
         if k == 0:
-            return [[] for _ in range(total.shape[0])]
-        part = torch.topk(torch.from_numpy(total), k, dim=1, sorted=False).indices.numpy()
-        out = []
-        for b, candidates in enumerate(part):
-            values = total[b, candidates]
-            keep = candidates[np.isfinite(values)]
-            out.append(sorted(keep.tolist(), key=lambda j: (-total[b, j], self.index.items[cols[j]])))
+            return np.zeros((total.shape[0], 0), dtype=np.int64), np.zeros((total.shape[0], 0), dtype=bool)
+        values, top = torch.topk(torch.from_numpy(total), k, dim=1, sorted=False)
+        values, top = values.numpy(), top.numpy()
+        order = np.lexsort((self._id_rank[cols[top]], -values), axis=1)
+        top = np.take_along_axis(top, order, axis=1)
+        return top, np.isfinite(np.take_along_axis(values, order, axis=1))
+
+    def _result_table(self, scores: Scores, rows: np.ndarray, top: np.ndarray,
+                      valid: np.ndarray) -> dict[str, list[list]]:
+        """Score, similarity, components, item column and domain of each (user, top position)."""
+        n = scores.total.shape[1]
+        item_cols = scores.cols[top]
+        known = (rows >= 0)[:, None]
+        table: dict[str, np.ndarray] = {"score": np.take_along_axis(scores.total, top, axis=1)}
+        batch_rows = np.broadcast_to(np.arange(len(rows))[:, None], top.shape)
+        walk_values = _values_at(list(scores.parts.values()), batch_rows[valid], top[valid], n)
+        for name, values in zip(scores.parts, walk_values):
+            table[name] = np.zeros(top.shape, dtype=np.float32)
+            table[name][valid] = values
+        pop_max = max(float(self.index.popularity[scores.cols].max(initial=0.0)), 1e-12)
+        table["popularity"] = self.index.popularity[item_cols] / pop_max
+        if self.user_vectors is not None and self.item_vectors is not None:
+            gnn = np.einsum("bd,bkd->bk", self.user_vectors[np.maximum(rows, 0)], self.item_vectors[item_cols])
+            table["gnn"] = np.where(known, gnn, 0.0)
+            similarity = np.where(known, np.maximum(table["gnn"], 0.0), np.clip(table["score"], 0.0, 1.0))
+        else:
+            table["gnn"] = np.zeros(top.shape)
+            similarity = np.clip(table["score"], 0.0, 1.0)
+        out: dict[str, list[list]] = {name: np.round(table[name].astype(np.float64), 4).tolist() for name in COMPONENTS}
+        out["score"] = np.round(table["score"].astype(np.float64), 6).tolist()
+        out["similarity"] = np.round(similarity.astype(np.float64), 4).tolist()
+        out["item_col"] = item_cols.tolist()
+        out["domain"] = self.index.item_domain[item_cols].astype(str).tolist()
         return out
 
     def _top(self, row: np.ndarray, k: int, diversity: float, cols: np.ndarray) -> list[int]:
@@ -211,36 +284,93 @@ class ServingModel:
     # ---- reasons ------------------------------------------------------------------------
     def reasons(self, row: int, item_col: int, limit: int = 3) -> list[str]:
         """Short readable reasons from the strongest shared concepts and co-engaged items."""
+        return self.reasons_batch(row, [item_col], limit)[0]
+
+    @cached_property
+    def _engaged_by_item(self) -> sp.csc_matrix:
+        """The interaction matrix by columns, for co-engagement counts of a few items."""
+        return self.index.R.tocsc()
+
+    def reasons_batch(self, row: int, item_cols: Sequence[int], limit: int = 3) -> list[list[str]]:
+        """`reasons` for several items of one user: the user's concept profile is built once."""
         if row < 0:
-            return ["popular in this domain"]
+            return [["popular in this domain"] for _ in item_cols]
         idx = self.index
-        out: list[str] = []
+        cols = np.asarray(item_cols, dtype=np.int64)
         user_concepts = np.asarray((idx.P_ui[row] @ idx.P_ic + idx.P_uc[row]).todense()).ravel()
-        item_concepts = idx.IC[item_col].toarray().ravel()
-        shared = user_concepts * item_concepts
-        for c in np.argsort(-shared)[:2]:
-            if shared[c] > 0:
-                out.append(f"matches your interest in '{self.concept_names.get(idx.concepts[c], idx.concepts[c])}'")
+        shared = idx.IC[cols].multiply(user_concepts[None, :]).tocsr()
         history = idx.R[row].indices
-        if len(history):
-            co = (idx.R[:, history].T @ idx.R[:, item_col]).toarray().ravel()
-            if co.max() > 0:
-                j = history[int(np.argmax(co))]
-                out.append(f"people who engaged with '{self.titles.get(idx.items[j], idx.items[j])}' also engaged with it")
-        if not out:
-            out.append("popular in this domain")
-        return out[:limit]
+        co = (self._engaged_by_item[:, history].T @ self._engaged_by_item[:, cols]).toarray() if len(history) else None
+        out = []
+        for n in range(len(cols)):
+            values = shared.data[shared.indptr[n]:shared.indptr[n + 1]]
+            concepts = shared.indices[shared.indptr[n]:shared.indptr[n + 1]]
+            order = np.lexsort((concepts, -values))[:2]
+            best = concepts[order][values[order] > 0]
+            texts = [f"matches your interest in '{self.concept_names.get(idx.concepts[c], idx.concepts[c])}'"
+                     for c in best]
+            if co is not None and co[:, n].max() > 0:
+                j = history[int(np.argmax(co[:, n]))]
+                texts.append(f"people who engaged with '{self.titles.get(idx.items[j], idx.items[j])}' also engaged with it")
+            out.append((texts or ["popular in this domain"])[:limit])
+        return out
 
 
-def _row_values(matrix: sp.csr_matrix, row: int, positions: Sequence[int]) -> np.ndarray:
-    """matrix[row, positions] for a CSR matrix with sorted indices, without per-element indexing."""
-    lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
-    idx, data = matrix.indices[lo:hi], matrix.data[lo:hi]
-    pos = np.asarray(positions, dtype=idx.dtype if len(idx) else np.int64)
-    at = np.searchsorted(idx, pos)
-    found = (at < len(idx)) & (idx[np.minimum(at, max(len(idx) - 1, 0))] == pos) if len(idx) else np.zeros(len(pos), bool)
-    out = np.zeros(len(pos), dtype=np.float32)
-    out[found] = data[at[found]]
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while result objects are made.
+
+    A batch makes tens of thousands of small acyclic objects; with a large graph in memory
+    each collection they trigger walks every tracked object of the process, which cost more
+    than making the results. Reference counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scaled_walk(matrix: sp.csr_matrix, position: np.ndarray) -> WalkScores:
+    """A batch's walk scores on the candidates (position >= 0), each row scaled by its maximum."""
+    matrix = matrix.tocsr()
+    n = position.max(initial=-1) + 1
+    at = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    pos = position[matrix.indices]
+    keep = (pos >= 0) & (matrix.data > 0)
+    at, pos, data = at[keep], pos[keep], matrix.data[keep].astype(np.float32)
+    top = np.zeros(matrix.shape[0], dtype=np.float32)
+    if len(at):
+        starts = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
+        top[at[starts]] = np.maximum.reduceat(data, starts)
+    return WalkScores(at * n + pos, data / top[at])
+
+
+def _values_at(parts: Sequence[WalkScores], rows: np.ndarray, top: np.ndarray, n: int) -> list[np.ndarray]:
+    """Each walk's values at the distinct pairs (rows[j], top[j]), rows ascending (0 where it did not reach).
+
+    A slot table marks each wanted position with its 1-based rank in its row (one byte wide
+    for k < 127), then one gather over each walk's nonzeros finds them.
+    """
+    if not len(rows):
+        return [np.zeros(0, dtype=np.float32) for _ in parts]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    counts = np.diff(np.r_[starts, len(rows)])
+    first = np.zeros(rows[-1] + 1, dtype=np.int64)
+    first[rows[starts]] = starts
+    slot = np.zeros((rows[-1] + 1) * n, dtype=np.int8 if counts.max() < 127 else np.int32)
+    slot[rows * n + top] = np.arange(len(rows)) - np.repeat(starts, counts) + 1
+    out = []
+    for part in parts:
+        inside = part.flat < len(slot)
+        flat, values = part.flat[inside], part.values[inside]
+        hit = slot[flat]
+        found = np.flatnonzero(hit)
+        found_values = np.zeros(len(rows), dtype=np.float32)
+        found_values[first[flat[found] // n] + hit[found].astype(np.int64) - 1] = values[found]
+        out.append(found_values)
     return out
 
 

@@ -104,6 +104,18 @@ def test_recommend_batch_gives_the_same_results_as_recommend(embedded):
         assert [r.item_id for r in batch[user]] == [r.item_id for r in ig.recommend(user, k=8, domain="books")]
 
 
+def test_each_score_is_the_blend_of_its_components_and_results_come_best_first(embedded):
+    ig, _, _ = embedded
+    blend = ig.model().blend
+    for user in ("u0004", COLD):
+        recs = ig.recommend(user, k=10, domain="films")
+        assert [r.score for r in recs] == sorted((r.score for r in recs), reverse=True)
+        for r in recs:
+            blended = sum(w * r.components[name] for name, w in blend.items()) / sum(blend.values())
+            assert r.score == pytest.approx(blended, abs=2e-4), (r.item_id, r.components)
+            assert 0.0 <= r.similarity <= 1.0 and r.reasons
+
+
 def test_an_unknown_domain_is_a_clear_error(embedded):
     ig, _, _ = embedded
     with pytest.raises(ValueError, match="unknown domain 'games'.*books"):

@@ -83,21 +83,34 @@ def user_interests(
     concept is 1; plus concepts from the user's own reviews at REVIEW_INTEREST_WEIGHT * review
     weight; capped at 1. Disliked items add nothing. Each user keeps their `top_n` strongest.
     Returns user_id, key, weight, source ("behaviour", "review" or both), domains.
+    Works on integer codes (sorted like the strings), since joins that carry strings dominate.
     """
     columns = ["user_id", "key", "weight", "source", "domains"]
-    domain_of = items[["item_id", "domain"]]
     positive = interactions.loc[interactions["weight"] > 0, ["user_id", "item_id", "weight"]]
-    joined = positive.merge(item_concepts[["item_id", "key", "weight"]], on="item_id", suffixes=("_ui", "_ic"))
-    joined = joined.assign(w=joined["weight_ui"] * joined["weight_ic"]).merge(domain_of, on="item_id")
-    behaviour = joined.groupby(["user_id", "key"])["w"].sum()
+    reviews = review_concepts if review_concepts is not None and len(review_concepts) else None
+    more = [reviews] if reviews is not None else []
+    (item_of, concept_item, known_item, *review_item), item_ids = _codes(
+        [positive["item_id"], item_concepts["item_id"], items["item_id"], *[r["item_id"] for r in more]])
+    user_codes, users = _codes([positive["user_id"], *[r["user_id"] for r in more]])
+    key_codes, keys = _codes([item_concepts["key"], *[r["key"] for r in more]])
+    (item_domain,), domains = _codes([items["domain"]])
+    domain_of = np.full(len(item_ids) + 1, -1, dtype=np.int64)
+    domain_of[known_item[known_item >= 0]] = item_domain[known_item >= 0]
+    left, right = _join(item_of, concept_item)
+    seen = domain_of[item_of[left]] >= 0
+    left, right = left[seen], right[seen]
+    n_keys = len(keys)
+    pair = user_codes[0][left] * n_keys + key_codes[0][right]
+    weight = positive["weight"].to_numpy(dtype="float64")[left] * item_concepts["weight"].to_numpy(dtype="float64")[right]
+    behaviour = pd.Series(weight).groupby(pair).sum()
     if len(behaviour):
-        behaviour = behaviour / behaviour.groupby(level="user_id").transform("max")
-    parts = [joined[["user_id", "key", "domain"]]]
+        behaviour = behaviour / behaviour.groupby(behaviour.index // n_keys).transform("max")
+    seen_in = [(pair, domain_of[item_of[left]])]
     review = pd.Series(dtype=float)
-    if review_concepts is not None and len(review_concepts):
-        rev = review_concepts.merge(domain_of, on="item_id", how="left")
-        review = rev.groupby(["user_id", "key"])["weight"].max() * REVIEW_INTEREST_WEIGHT
-        parts.append(rev[["user_id", "key", "domain"]])
+    if reviews is not None:
+        review_pair = user_codes[1] * n_keys + key_codes[1]
+        review = pd.Series(reviews["weight"].to_numpy(dtype="float64")).groupby(review_pair).max() * REVIEW_INTEREST_WEIGHT
+        seen_in.append((review_pair, domain_of[review_item[0]]))
     if len(review) and len(behaviour):
         total = behaviour.add(review, fill_value=0.0)
     else:
@@ -105,25 +118,61 @@ def user_interests(
     total = total.clip(upper=1.0).round(6)
     if total.empty:
         return pd.DataFrame(columns=columns)
-    in_b = total.index.isin(behaviour.index) if len(behaviour) else np.zeros(len(total), bool)
-    in_r = total.index.isin(review.index) if len(review) else np.zeros(len(total), bool)
-    out = total.rename("weight").reset_index()
-    out["source"] = np.where(in_b & in_r, "behaviour+review", np.where(in_b, "behaviour", "review"))
-    out = out.sort_values(["user_id", "weight", "key"], ascending=[True, False, True])
-    out = out.groupby("user_id", sort=False).head(top_n)
-    out["domains"] = _domain_lists(out, pd.concat(parts, ignore_index=True))
-    return out[columns].reset_index(drop=True)
+    kept = _strongest(total, n_keys, top_n)
+    in_b = kept.index.isin(behaviour.index) if len(behaviour) else np.zeros(len(kept), bool)
+    in_r = kept.index.isin(review.index) if len(review) else np.zeros(len(kept), bool)
+    pairs = kept.index.to_numpy()
+    return pd.DataFrame({
+        "user_id": pd.Series(np.asarray(users, dtype=object)[pairs // n_keys], dtype="str"),
+        "key": pd.Series(np.asarray(keys, dtype=object)[pairs % n_keys], dtype="str"),
+        "weight": kept.to_numpy(),
+        "source": np.where(in_b & in_r, "behaviour+review", np.where(in_b, "behaviour", "review")),
+        "domains": _domain_lists(pairs, seen_in, list(domains)),
+    }, columns=columns)
 
 
-def _domain_lists(kept: pd.DataFrame, pairs: pd.DataFrame) -> list[list[str]]:
-    """For each (user_id, key) row of `kept`, the sorted domains it was seen in (bitmask groupby)."""
-    pairs = pairs.dropna(subset=["domain"]).drop_duplicates()
-    names = sorted(pairs["domain"].unique())
-    code = {d: 1 << i for i, d in enumerate(names)}
-    masks = pairs.assign(m=pairs["domain"].map(code).astype("int64")).groupby(["user_id", "key"])["m"].sum()
-    row_masks = masks.reindex(pd.MultiIndex.from_frame(kept[["user_id", "key"]])).fillna(0).astype("int64")
-    decode = {m: [d for d in names if m & code[d]] for m in set(row_masks.tolist())}
-    return [decode[m] for m in row_masks.tolist()]
+def _codes(columns: list[pd.Series]) -> tuple[list[np.ndarray], pd.Index]:
+    """Shared integer codes for the values of several columns, numbered in sorted value order."""
+    codes, uniques = pd.factorize(pd.concat(columns, ignore_index=True), sort=True)
+    bounds = np.cumsum([0, *(len(c) for c in columns)])
+    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])], pd.Index(uniques)
+
+
+def _join(left_keys: np.ndarray, right_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row pairs (i, j) with left_keys[i] == right_keys[j], in left order then right order (an inner merge)."""
+    order = np.argsort(right_keys, kind="stable")
+    size = int(max(left_keys.max(initial=-1), right_keys.max(initial=-1))) + 1
+    counts = np.bincount(right_keys[right_keys >= 0], minlength=size)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) + int((right_keys < 0).sum())
+    valid = left_keys >= 0
+    per_row = np.where(valid, counts[np.where(valid, left_keys, 0)], 0)
+    left = np.repeat(np.arange(len(left_keys)), per_row)
+    within = np.arange(len(left)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    return left, order[starts[left_keys[left]] + within]
+
+
+def _strongest(total: pd.Series, n_keys: int, top_n: int) -> pd.Series:
+    """Each user's `top_n` heaviest pairs (ties by key), ordered by user, weight down, key."""
+    pairs = total.index.to_numpy()
+    users, weights = pairs // n_keys, total.to_numpy()
+    order = np.lexsort((pairs % n_keys, -weights, users))
+    users = users[order]
+    first = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+    rank = np.arange(len(users)) - np.repeat(first, np.diff(np.r_[first, len(users)]))
+    return total.iloc[order[rank < top_n]]
+
+
+def _domain_lists(pairs: np.ndarray, seen_in: list[tuple[np.ndarray, np.ndarray]], names: list[str]) -> list[list[str]]:
+    """For each (user, key) pair code, the sorted domains it was seen in (bitmask of distinct domains)."""
+    pair = np.concatenate([p for p, _ in seen_in])
+    domain = np.concatenate([d for _, d in seen_in])
+    pair, domain = pair[domain >= 0], domain[domain >= 0]
+    width = max(len(names), 1)
+    distinct = pd.unique(pair * width + domain)
+    masks = pd.Series(np.left_shift(1, distinct % width).astype("int64")).groupby(distinct // width).sum()
+    row_masks = masks.reindex(pairs).fillna(0).astype("int64").tolist()
+    decode = {m: [d for i, d in enumerate(names) if m >> i & 1] for m in set(row_masks)}
+    return [decode[m] for m in row_masks]
 
 
 def interest_rows(interests: pd.DataFrame, updated: float) -> pd.DataFrame:

@@ -87,34 +87,29 @@ def user_interests(
     """
     columns = ["user_id", "key", "weight", "source", "domains"]
     positive = interactions.loc[interactions["weight"] > 0, ["user_id", "item_id", "weight"]]
-    reviews = review_concepts if review_concepts is not None and len(review_concepts) else None
-    more = [reviews] if reviews is not None else []
+    more = [review_concepts] if review_concepts is not None and len(review_concepts) else []
     (item_of, concept_item, known_item, *review_item), item_ids = _codes(
         [positive["item_id"], item_concepts["item_id"], items["item_id"], *[r["item_id"] for r in more]])
     user_codes, users = _codes([positive["user_id"], *[r["user_id"] for r in more]])
     key_codes, keys = _codes([item_concepts["key"], *[r["key"] for r in more]])
-    (item_domain,), domains = _codes([items["domain"]])
-    domain_of = np.full(len(item_ids) + 1, -1, dtype=np.int64)
-    domain_of[known_item[known_item >= 0]] = item_domain[known_item >= 0]
-    left, right = _join(item_of, concept_item)
-    seen = domain_of[item_of[left]] >= 0
-    left, right = left[seen], right[seen]
+    domain_of, domains = _domain_of(items["domain"], known_item, len(item_ids))
     n_keys = len(keys)
+    left, right = _join(item_of, concept_item)
+    in_catalog = domain_of[item_of[left]] >= 0
+    left, right = left[in_catalog], right[in_catalog]
     pair = user_codes[0][left] * n_keys + key_codes[0][right]
-    weight = positive["weight"].to_numpy(dtype="float64")[left] * item_concepts["weight"].to_numpy(dtype="float64")[right]
+    weight = _floats(positive["weight"])[left] * _floats(item_concepts["weight"])[right]
     behaviour = pd.Series(weight).groupby(pair).sum()
     if len(behaviour):
         behaviour = behaviour / behaviour.groupby(behaviour.index // n_keys).transform("max")
     seen_in = [(pair, domain_of[item_of[left]])]
     review = pd.Series(dtype=float)
-    if reviews is not None:
+    if more:
         review_pair = user_codes[1] * n_keys + key_codes[1]
-        review = pd.Series(reviews["weight"].to_numpy(dtype="float64")).groupby(review_pair).max() * REVIEW_INTEREST_WEIGHT
+        review = pd.Series(_floats(more[0]["weight"])).groupby(review_pair).max() * REVIEW_INTEREST_WEIGHT
         seen_in.append((review_pair, domain_of[review_item[0]]))
-    if len(review) and len(behaviour):
-        total = behaviour.add(review, fill_value=0.0)
-    else:
-        total = behaviour if len(behaviour) else review
+    total = behaviour.add(review, fill_value=0.0) if len(review) and len(behaviour) else (
+        behaviour if len(behaviour) else review)
     total = total.clip(upper=1.0).round(6)
     if total.empty:
         return pd.DataFrame(columns=columns)
@@ -129,6 +124,18 @@ def user_interests(
         "source": np.where(in_b & in_r, "behaviour+review", np.where(in_b, "behaviour", "review")),
         "domains": _domain_lists(pairs, seen_in, list(domains)),
     }, columns=columns)
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    return column.to_numpy(dtype="float64")
+
+
+def _domain_of(domain: pd.Series, item_codes: np.ndarray, n_items: int) -> tuple[np.ndarray, pd.Index]:
+    """Domain code per item code (-1 for items not in the catalog, and for the slot of code -1)."""
+    (codes,), names = _codes([domain])
+    out = np.full(n_items + 1, -1, dtype=np.int64)
+    out[item_codes[item_codes >= 0]] = codes[item_codes >= 0]
+    return out, names
 
 
 def _codes(columns: list[pd.Series]) -> tuple[list[np.ndarray], pd.Index]:

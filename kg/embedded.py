@@ -108,13 +108,13 @@ class _Table:
         return len(pos)
 
     def set_cells(self, name: str, pos: np.ndarray, values: np.ndarray) -> None:
-        """Write one object column's cells at `pos` (vectors, markers)."""
+        """Write one column's cells at `pos` (vectors, markers); strings end as a string column."""
         if name in self.frame:
             column = self.frame[name].to_numpy(dtype=object, na_value=None, copy=True)
         else:
             column = np.full(len(self.frame), None, dtype=object)
         column[pos] = values
-        self.frame[name] = pd.Series(column, index=self.frame.index, dtype=object)
+        self.frame[name] = pd.Series(column, index=self.frame.index, dtype=object).infer_objects()
 
     def _replace(self, frame: pd.DataFrame) -> None:
         self.frame = frame
@@ -427,7 +427,8 @@ def _stored(batch: pd.DataFrame, kind_of: Any) -> pd.DataFrame:
     for name in batch.columns:
         if kind_of(name) == VECTOR:
             batch = batch.assign(**{name: _object_array(
-                [np.asarray(v, dtype=np.float32) if v is not None else None for v in batch[name].tolist()])})
+                [np.asarray(v, dtype=np.float32) if isinstance(v, (list, np.ndarray)) else None
+                 for v in batch[name].tolist()])})
     return batch
 
 

@@ -42,3 +42,18 @@ def test_written_rows_and_deletions_reach_the_store():
                              edges={"IN_DOMAIN": pd.DataFrame({"src": ["b1"], "dst": ["books"]})})
     assert builder.write_graph(store, builder.GraphRows(), gone) == {"-IN_DOMAIN": 1, "-Item": 1}
     assert store.counts()["Item"] == 1 and store.counts()["IN_DOMAIN"] == 0
+
+
+def test_user_interests_weigh_concepts_by_behaviour_and_reviews():
+    items = pd.DataFrame({"item_id": ["b1", "f1", "m1"], "domain": ["books", "films", "music"]})
+    interactions = pd.DataFrame({"user_id": ["u2", "u1", "u1", "u1"], "item_id": ["f1", "b1", "f1", "m1"],
+                                 "weight": [1.0, 2.0, 1.0, -1.0]})
+    concepts = pd.DataFrame({"item_id": ["b1", "b1", "f1", "m1"], "key": ["space", "desert", "space", "jazz"],
+                             "weight": [1.0, 0.5, 0.5, 1.0]})
+    reviews = pd.DataFrame({"user_id": ["u2"], "item_id": ["f1"], "key": ["robots"], "weight": [0.8]})
+    out = builder.user_interests(interactions, concepts, items, reviews, top_n=2)
+    assert out[["user_id", "key", "source"]].values.tolist() == [
+        ["u1", "space", "behaviour"], ["u1", "desert", "behaviour"],
+        ["u2", "space", "behaviour"], ["u2", "robots", "review"]]
+    assert out["weight"].tolist() == [1.0, 0.4, 1.0, 0.4]
+    assert out["domains"].tolist() == [["books", "films"], ["books"], ["films"], ["films"]]

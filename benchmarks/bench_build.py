@@ -31,14 +31,16 @@ from kg.weights import aggregate_interactions  # noqa: E402
 
 
 def cheap_concepts(items: pd.DataFrame) -> pd.DataFrame:
-    """Item concepts without models: each category, plus words after 'about'."""
-    rows = []
-    for r in items.itertuples():
-        for c in r.categories:
-            rows.append({"item_id": r.item_id, "key": c.lower().replace(" ", "-"), "weight": 0.9, "source": "category"})
-        for word in str(r.description).lower().replace(".", "").split(" about ")[-1].split(" and "):
-            rows.append({"item_id": r.item_id, "key": word.strip().replace(" ", "-"), "weight": 0.6, "source": "noun_chunk"})
-    return pd.DataFrame(rows).drop_duplicates(["item_id", "key"])
+    """Item concepts without models: each category, plus words after 'about' (whole-column string ops)."""
+    order = pd.Series(range(len(items)), index=items.index)
+    cats = pd.DataFrame({"item_id": items["item_id"], "key": items["categories"], "order": order}).explode("key")
+    cats = cats.dropna(subset=["key"]).assign(key=lambda f: f["key"].str.lower().str.replace(" ", "-"),
+                                              weight=0.9, source="category", part=0)
+    about = items["description"].map(str).str.lower().str.replace(".", "").str.split(" about ").str[-1]
+    words = pd.DataFrame({"item_id": items["item_id"], "key": about.str.split(" and "), "order": order}).explode("key")
+    words = words.assign(key=words["key"].str.strip().str.replace(" ", "-"), weight=0.6, source="noun_chunk", part=1)
+    rows = pd.concat([cats, words]).sort_values(["order", "part"], kind="stable")
+    return rows.drop_duplicates(["item_id", "key"])[["item_id", "key", "weight", "source"]].reset_index(drop=True)
 
 
 def build(items_raw: pd.DataFrame, events_raw: pd.DataFrame, folder: Path) -> dict[str, float]:

@@ -143,14 +143,9 @@ def _canonical(frame: pd.DataFrame, vocab: ConceptVocabulary, by: list[str]) -> 
     return out
 
 
-def _rows_frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["_empty"])
-
-
-def _frame_rows(frame: pd.DataFrame) -> list[dict]:
-    if frame.empty or "_empty" in frame:
-        return []
-    return builder.records(frame)
+def _old_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows written by the previous refresh; states before DataFrame rows marked an empty table `_empty`."""
+    return pd.DataFrame() if frame.empty or "_empty" in frame else frame
 
 
 def run_refresh(
@@ -238,30 +233,25 @@ def run_refresh(
         user_nodes, interacted = builder.interaction_rows(interactions)
         used = set(item_concepts["key"]) | set(interests["key"])
         origins = {k: "review" for k in set(review_concepts["key"]) - set(item_concepts["key"])}
-        concept_nodes = [r for r in builder.concept_rows(vocab.names, vocab.aliases, item_concepts, origins)
-                         if r["key"] in used]
+        concept_nodes = builder.concept_rows(vocab.names, vocab.aliases, item_concepts, origins)
+        concept_nodes = concept_nodes[concept_nodes["key"].isin(used)].reset_index(drop=True)
         topic_nodes, in_topic = builder.topic_rows(topics)
-        in_topic = [r for r in in_topic if r["src"] in used]
-        related_edges = [r for r in builder.related_rows(related) if r["src"] in used and r["dst"] in used]
+        in_topic = in_topic[in_topic["src"].isin(used)].reset_index(drop=True)
+        related_edges = builder.related_rows(related)
+        related_edges = related_edges[related_edges["src"].isin(used) & related_edges["dst"].isin(used)]
         new_rows = builder.GraphRows(
             nodes={"Domain": domain_nodes, "Item": item_nodes, "User": user_nodes, "Concept": concept_nodes,
                    "Topic": topic_nodes},
             edges={"IN_DOMAIN": in_domain, "HAS_CONCEPT": builder.has_concept_rows(item_concepts),
                    "INTERACTED": interacted, "INTERESTED_IN": builder.interest_rows(interests, time.time()),
-                   "IN_TOPIC": in_topic, "RELATED_TO": related_edges})
+                   "IN_TOPIC": in_topic, "RELATED_TO": related_edges.reset_index(drop=True)})
         if full:
             store.clear()
         changed_rows, removed_rows = builder.GraphRows(), builder.GraphRows()
         for name, kind in ROW_TABLES.items():
-            old = [] if full else _frame_rows(state.table(f"rows_{name}"))
-            rows = getattr(new_rows, kind)[name]
-            if name == "INTERESTED_IN":
-                old = [{k: v for k, v in r.items() if k != "updated"} for r in old]
-                stamp = rows[0]["updated"] if rows else 0.0
-                diff, gone = builder.diff_rows(old, [{k: v for k, v in r.items() if k != "updated"} for r in rows])
-                diff = [{**r, "updated": stamp} for r in diff]
-            else:
-                diff, gone = builder.diff_rows(old, rows)
+            old = pd.DataFrame() if full else _old_rows(state.table(f"rows_{name}"))
+            ignore = ["updated"] if name == "INTERESTED_IN" else []
+            diff, gone = builder.diff_rows(old, getattr(new_rows, kind)[name], ignore=ignore)
             getattr(changed_rows, kind)[name] = diff
             getattr(removed_rows, kind)[name] = gone
         written = builder.write_graph(store, changed_rows, removed_rows)
@@ -279,7 +269,7 @@ def run_refresh(
             store.write_vectors("Item", [r.item_id for r in need], encoded, prop="text_embedding")
         concept_keys = [k for k in vocab.keys if k in used]
         concept_vectors = vocab.vectors[[vocab.keys.index(k) for k in concept_keys]] if concept_keys else np.zeros((0, 384), np.float32)
-        new_concepts = {r["key"] for r in changed_rows.nodes["Concept"]}
+        new_concepts = set(changed_rows.nodes["Concept"]["key"])
         idx = [i for i, k in enumerate(concept_keys) if k in new_concepts]
         if idx:
             store.write_vectors("Concept", [concept_keys[i] for i in idx], concept_vectors[idx], prop="text_embedding")
@@ -317,7 +307,7 @@ def run_refresh(
               "concepts": pd.DataFrame({"key": vocab.keys, "name": [vocab.names[k] for k in vocab.keys],
                                         "aliases": [list(vocab.aliases.get(k, [])) for k in vocab.keys]})}
     for name, kind in ROW_TABLES.items():
-        tables[f"rows_{name}"] = _rows_frame(getattr(new_rows, kind)[name])
+        tables[f"rows_{name}"] = getattr(new_rows, kind)[name]
     graph_counts = new_rows.counts()
     meta = {"graph": graph_counts, "gnn": gnn_info, "timings": timer.timings, "blend": tuning["blend"],
             "walk": tuning.get("walk"), "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")}}

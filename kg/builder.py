@@ -1,8 +1,8 @@
 """Graph construction: clean items, interactions and extracted concepts -> node and edge rows.
 
-Pure functions over DataFrames; `write_graph` is the only one that touches a store. Each
-derived table has a stable row key so refresh jobs can diff old against new and write
-only what changed (`diff_rows`).
+Pure functions from DataFrames to DataFrames (node and edge rows, one column per property);
+`write_graph` is the only one that touches a store. Each derived table has a stable row key
+so refresh jobs can diff old against new and write only what changed (`diff_rows`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from kg.schema import is_missing
+from kg.schema import frame_records, is_missing
 from kg.store import GraphStore
 
 INTEREST_TOP_N = 40
@@ -28,52 +28,45 @@ EDGE_ORDER = ["IN_DOMAIN", "HAS_CONCEPT", "INTERACTED", "INTERESTED_IN", "IN_TOP
 
 @dataclass
 class GraphRows:
-    """Node and edge rows ready for `GraphStore.upsert_nodes` / `upsert_edges`."""
+    """Node and edge rows ready for `GraphStore.upsert_nodes` / `upsert_edges`, as DataFrames."""
 
-    nodes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    edges: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    nodes: dict[str, pd.DataFrame] = field(default_factory=dict)
+    edges: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {**{k: len(v) for k, v in self.nodes.items()}, **{k: len(v) for k, v in self.edges.items()}}
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as dicts without missing values (NaN/None mean "not set").
-
-    Built column-wise (`tolist` is bulk) because `to_dict("records")` is slow on Arrow strings.
-    """
-    columns = list(frame.columns)
-    values = [frame[c].tolist() for c in columns]
-    rows = [dict(zip(columns, row)) for row in zip(*values)]
-    for column in columns:
-        if frame[column].isna().any():
-            for rec in rows:
-                if is_missing(rec[column]):
-                    del rec[column]
-    return rows
+    """DataFrame rows as dicts without missing values (NaN/None mean "not set")."""
+    return frame_records(frame)
 
 
-def item_rows(items: pd.DataFrame) -> tuple[list[dict], list[dict], list[dict]]:
+def item_rows(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Item nodes, Domain nodes and IN_DOMAIN edges from clean items."""
     frame = items.rename(columns={"item_id": "id"})
     keep = [c for c in ("id", "domain", "title", "description", "categories", "tags", "popularity") if c in frame]
-    nodes = []
-    for rec in records(frame[keep]):
-        for col in ("categories", "tags"):
-            if col in rec:
-                rec[col] = [str(x) for x in rec[col]]
-        nodes.append(rec)
-    domains = [{"name": d} for d in sorted(items["domain"].unique())]
-    in_domain = [{"src": i, "dst": d} for i, d in zip(items["item_id"], items["domain"])]
+    nodes = frame[keep].reset_index(drop=True)
+    for col in ("categories", "tags"):
+        if col in nodes:
+            nodes[col] = _string_lists(nodes[col])
+    domains = pd.DataFrame({"name": sorted(items["domain"].unique())})
+    in_domain = pd.DataFrame({"src": items["item_id"].to_numpy(), "dst": items["domain"].to_numpy()})
     return nodes, domains, in_domain
 
 
-def interaction_rows(interactions: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+def _string_lists(column: pd.Series) -> pd.Series:
+    """Each cell as a list of str (Parquet gives arrays); missing cells stay missing."""
+    cells = [None if is_missing(v) else [str(x) for x in v] for v in column.tolist()]
+    return pd.Series(cells, index=column.index, dtype=object)
+
+
+def interaction_rows(interactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """User nodes and INTERACTED edges from aggregated interactions (kg.weights)."""
     users = interactions.groupby("user_id").agg(first_ts=("first_ts", "min"), last_ts=("last_ts", "max"))
-    user_nodes = records(users.reset_index().rename(columns={"user_id": "id"}))
+    user_nodes = users.reset_index().rename(columns={"user_id": "id"})
     cols = ["user_id", "item_id", "kind", "weight", "count", "rating", "first_ts", "last_ts"]
-    edges = records(interactions[cols].rename(columns={"user_id": "src", "item_id": "dst"}))
+    edges = interactions[cols].rename(columns={"user_id": "src", "item_id": "dst"}).reset_index(drop=True)
     return user_nodes, edges
 
 
@@ -90,54 +83,111 @@ def user_interests(
     concept is 1; plus concepts from the user's own reviews at REVIEW_INTEREST_WEIGHT * review
     weight; capped at 1. Disliked items add nothing. Each user keeps their `top_n` strongest.
     Returns user_id, key, weight, source ("behaviour", "review" or both), domains.
+    Works on integer codes (sorted like the strings), since joins that carry strings dominate.
     """
     columns = ["user_id", "key", "weight", "source", "domains"]
-    domain_of = items[["item_id", "domain"]]
     positive = interactions.loc[interactions["weight"] > 0, ["user_id", "item_id", "weight"]]
-    joined = positive.merge(item_concepts[["item_id", "key", "weight"]], on="item_id", suffixes=("_ui", "_ic"))
-    joined = joined.assign(w=joined["weight_ui"] * joined["weight_ic"]).merge(domain_of, on="item_id")
-    behaviour = joined.groupby(["user_id", "key"])["w"].sum()
+    more = [review_concepts] if review_concepts is not None and len(review_concepts) else []
+    (item_of, concept_item, known_item, *review_item), item_ids = _codes(
+        [positive["item_id"], item_concepts["item_id"], items["item_id"], *[r["item_id"] for r in more]])
+    user_codes, users = _codes([positive["user_id"], *[r["user_id"] for r in more]])
+    key_codes, keys = _codes([item_concepts["key"], *[r["key"] for r in more]])
+    domain_of, domains = _domain_of(items["domain"], known_item, len(item_ids))
+    n_keys = len(keys)
+    left, right = _join(item_of, concept_item)
+    in_catalog = domain_of[item_of[left]] >= 0
+    left, right = left[in_catalog], right[in_catalog]
+    pair = user_codes[0][left] * n_keys + key_codes[0][right]
+    weight = _floats(positive["weight"])[left] * _floats(item_concepts["weight"])[right]
+    behaviour = pd.Series(weight).groupby(pair).sum()
     if len(behaviour):
-        behaviour = behaviour / behaviour.groupby(level="user_id").transform("max")
-    parts = [joined[["user_id", "key", "domain"]]]
+        behaviour = behaviour / behaviour.groupby(behaviour.index // n_keys).transform("max")
+    seen_in = [(pair, domain_of[item_of[left]])]
     review = pd.Series(dtype=float)
-    if review_concepts is not None and len(review_concepts):
-        rev = review_concepts.merge(domain_of, on="item_id", how="left")
-        review = rev.groupby(["user_id", "key"])["weight"].max() * REVIEW_INTEREST_WEIGHT
-        parts.append(rev[["user_id", "key", "domain"]])
-    if len(review) and len(behaviour):
-        total = behaviour.add(review, fill_value=0.0)
-    else:
-        total = behaviour if len(behaviour) else review
+    if more:
+        review_pair = user_codes[1] * n_keys + key_codes[1]
+        review = pd.Series(_floats(more[0]["weight"])).groupby(review_pair).max() * REVIEW_INTEREST_WEIGHT
+        seen_in.append((review_pair, domain_of[review_item[0]]))
+    total = behaviour.add(review, fill_value=0.0) if len(review) and len(behaviour) else (
+        behaviour if len(behaviour) else review)
     total = total.clip(upper=1.0).round(6)
     if total.empty:
         return pd.DataFrame(columns=columns)
-    in_b = total.index.isin(behaviour.index) if len(behaviour) else np.zeros(len(total), bool)
-    in_r = total.index.isin(review.index) if len(review) else np.zeros(len(total), bool)
-    out = total.rename("weight").reset_index()
-    out["source"] = np.where(in_b & in_r, "behaviour+review", np.where(in_b, "behaviour", "review"))
-    out = out.sort_values(["user_id", "weight", "key"], ascending=[True, False, True])
-    out = out.groupby("user_id", sort=False).head(top_n)
-    out["domains"] = _domain_lists(out, pd.concat(parts, ignore_index=True))
-    return out[columns].reset_index(drop=True)
+    kept = _strongest(total, n_keys, top_n)
+    in_b = kept.index.isin(behaviour.index) if len(behaviour) else np.zeros(len(kept), bool)
+    in_r = kept.index.isin(review.index) if len(review) else np.zeros(len(kept), bool)
+    pairs = kept.index.to_numpy()
+    return pd.DataFrame({
+        "user_id": pd.Series(np.asarray(users, dtype=object)[pairs // n_keys], dtype="str"),
+        "key": pd.Series(np.asarray(keys, dtype=object)[pairs % n_keys], dtype="str"),
+        "weight": kept.to_numpy(),
+        "source": np.where(in_b & in_r, "behaviour+review", np.where(in_b, "behaviour", "review")),
+        "domains": _domain_lists(pairs, seen_in, list(domains)),
+    }, columns=columns)
 
 
-def _domain_lists(kept: pd.DataFrame, pairs: pd.DataFrame) -> list[list[str]]:
-    """For each (user_id, key) row of `kept`, the sorted domains it was seen in (bitmask groupby)."""
-    pairs = pairs.dropna(subset=["domain"]).drop_duplicates()
-    names = sorted(pairs["domain"].unique())
-    code = {d: 1 << i for i, d in enumerate(names)}
-    masks = pairs.assign(m=pairs["domain"].map(code).astype("int64")).groupby(["user_id", "key"])["m"].sum()
-    row_masks = masks.reindex(pd.MultiIndex.from_frame(kept[["user_id", "key"]])).fillna(0).astype("int64")
-    decode = {m: [d for d in names if m & code[d]] for m in set(row_masks.tolist())}
-    return [decode[m] for m in row_masks.tolist()]
+def _floats(column: pd.Series) -> np.ndarray:
+    return column.to_numpy(dtype="float64")
 
 
-def interest_rows(interests: pd.DataFrame, updated: float) -> list[dict]:
+def _domain_of(domain: pd.Series, item_codes: np.ndarray, n_items: int) -> tuple[np.ndarray, pd.Index]:
+    """Domain code per item code (-1 for items not in the catalog, and for the slot of code -1)."""
+    (codes,), names = _codes([domain])
+    out = np.full(n_items + 1, -1, dtype=np.int64)
+    out[item_codes[item_codes >= 0]] = codes[item_codes >= 0]
+    return out, names
+
+
+def _codes(columns: list[pd.Series]) -> tuple[list[np.ndarray], pd.Index]:
+    """Shared integer codes for the values of several columns, numbered in sorted value order."""
+    codes, uniques = pd.factorize(pd.concat(columns, ignore_index=True), sort=True)
+    bounds = np.cumsum([0, *(len(c) for c in columns)])
+    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])], pd.Index(uniques)
+
+
+def _join(left_keys: np.ndarray, right_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row pairs (i, j) with left_keys[i] == right_keys[j], in left order then right order (an inner merge)."""
+    order = np.argsort(right_keys, kind="stable")
+    size = int(max(left_keys.max(initial=-1), right_keys.max(initial=-1))) + 1
+    counts = np.bincount(right_keys[right_keys >= 0], minlength=size)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) + int((right_keys < 0).sum())
+    valid = left_keys >= 0
+    per_row = np.where(valid, counts[np.where(valid, left_keys, 0)], 0)
+    left = np.repeat(np.arange(len(left_keys)), per_row)
+    within = np.arange(len(left)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    return left, order[starts[left_keys[left]] + within]
+
+
+def _strongest(total: pd.Series, n_keys: int, top_n: int) -> pd.Series:
+    """Each user's `top_n` heaviest pairs (ties by key), ordered by user, weight down, key."""
+    pairs = total.index.to_numpy()
+    users, weights = pairs // n_keys, total.to_numpy()
+    order = np.lexsort((pairs % n_keys, -weights, users))
+    users = users[order]
+    first = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+    rank = np.arange(len(users)) - np.repeat(first, np.diff(np.r_[first, len(users)]))
+    return total.iloc[order[rank < top_n]]
+
+
+def _domain_lists(pairs: np.ndarray, seen_in: list[tuple[np.ndarray, np.ndarray]], names: list[str]) -> list[list[str]]:
+    """For each (user, key) pair code, the sorted domains it was seen in (bitmask of distinct domains)."""
+    pair = np.concatenate([p for p, _ in seen_in])
+    domain = np.concatenate([d for _, d in seen_in])
+    pair, domain = pair[domain >= 0], domain[domain >= 0]
+    width = max(len(names), 1)
+    distinct = pd.unique(pair * width + domain)
+    masks = pd.Series(np.left_shift(1, distinct % width).astype("int64")).groupby(distinct // width).sum()
+    row_masks = masks.reindex(pairs).fillna(0).astype("int64").tolist()
+    decode = {m: [d for i, d in enumerate(names) if m >> i & 1] for m in set(row_masks)}
+    return [decode[m] for m in row_masks]
+
+
+def interest_rows(interests: pd.DataFrame, updated: float) -> pd.DataFrame:
     """INTERESTED_IN edges from `user_interests`."""
-    frame = interests.rename(columns={"user_id": "src", "key": "dst"}).copy()
-    frame["updated"] = float(updated)
-    return records(frame[["src", "dst", "weight", "source", "updated", "domains"]])
+    frame = interests.rename(columns={"user_id": "src", "key": "dst"})
+    frame = frame[["src", "dst", "weight", "source", "domains"]].reset_index(drop=True)
+    frame.insert(4, "updated", float(updated))
+    return frame
 
 
 def concept_rows(
@@ -145,45 +195,51 @@ def concept_rows(
     aliases: Mapping[str, list[str]],
     item_concepts: pd.DataFrame,
     origins: Mapping[str, str] | None = None,
-) -> list[dict]:
-    """Concept nodes with document frequency (how many items carry them)."""
-    df = item_concepts.groupby("key")["item_id"].nunique().to_dict() if len(item_concepts) else {}
-    rows = []
-    for key in sorted(vocab_names):
-        row = {"key": key, "name": vocab_names[key], "df": int(df.get(key, 0)),
-               "aliases": list(aliases.get(key, [])), "origin": (origins or {}).get(key, "item")}
-        rows.append(row)
-    return rows
+) -> pd.DataFrame:
+    """Concept nodes with document frequency (how many items carry them), sorted by key."""
+    keys = sorted(vocab_names)
+    df = item_concepts.groupby("key")["item_id"].nunique() if len(item_concepts) else pd.Series(dtype="int64")
+    origins = origins or {}
+    return pd.DataFrame({
+        "key": pd.Series(keys, dtype=object),
+        "name": pd.Series([vocab_names[k] for k in keys], dtype=object),
+        "df": df.reindex(keys).fillna(0).astype("int64").to_numpy(),
+        "aliases": pd.Series([list(aliases.get(k, [])) for k in keys], dtype=object),
+        "origin": pd.Series([origins.get(k, "item") for k in keys], dtype=object),
+    })
 
 
-def has_concept_rows(item_concepts: pd.DataFrame) -> list[dict]:
+def has_concept_rows(item_concepts: pd.DataFrame) -> pd.DataFrame:
     """HAS_CONCEPT edges."""
-    return records(item_concepts.rename(columns={"item_id": "src", "key": "dst"})[["src", "dst", "weight", "source"]])
+    frame = item_concepts.rename(columns={"item_id": "src", "key": "dst"})
+    return frame[["src", "dst", "weight", "source"]].reset_index(drop=True)
 
 
-def topic_rows(topics: Iterable[Any]) -> tuple[list[dict], list[dict]]:
+def topic_rows(topics: Iterable[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Topic nodes and IN_TOPIC edges from `encoders.induce_topics` results."""
     nodes, edges = [], []
     for topic in topics:
         nodes.append({"id": topic.id, "name": topic.name, "size": len(topic.members),
                       "domains": list(getattr(topic, "domains", ()) or ())})
         edges.extend({"src": key, "dst": topic.id, "weight": float(w)} for key, w in sorted(topic.members.items()))
-    return nodes, edges
+    return (pd.DataFrame(nodes, columns=["id", "name", "size", "domains"]),
+            pd.DataFrame(edges, columns=["src", "dst", "weight"]))
 
 
-def related_rows(pairs: Iterable[tuple[str, str, float]]) -> list[dict]:
+def related_rows(pairs: Iterable[tuple[str, str, float]]) -> pd.DataFrame:
     """RELATED_TO edges from `encoders.related_concepts` pairs."""
-    return [{"src": a, "dst": b, "score": round(float(s), 6)} for a, b, s in pairs]
+    rows = [(a, b, round(float(s), 6)) for a, b, s in pairs]
+    return pd.DataFrame(rows, columns=["src", "dst", "score"])
 
 
-def row_key(row: Mapping[str, Any]) -> tuple:
-    """The identity of a node or edge row: its endpoints, or its key property."""
-    if "src" in row:
-        return (row["src"], row["dst"])
+def row_keys(frame: pd.DataFrame) -> list[str]:
+    """The columns that identify a node or edge row: its endpoints, or its key property."""
+    if "src" in frame:
+        return ["src", "dst"]
     for key in ("id", "key", "name"):
-        if key in row:
-            return (row[key],)
-    raise KeyError("row has no key")
+        if key in frame:
+            return [key]
+    raise KeyError("rows have no key column")
 
 
 def _comparable(value: Any) -> Any:
@@ -194,36 +250,73 @@ def _comparable(value: Any) -> Any:
     return value
 
 
-def diff_rows(old: list[dict], new: list[dict]) -> tuple[list[dict], list[tuple]]:
-    """Rows of `new` that are added or changed against `old`, and keys present only in `old`."""
-    before = {row_key(r): {k: _comparable(v) for k, v in r.items()} for r in old}
-    changed = [r for r in new if before.get(row_key(r)) != {k: _comparable(v) for k, v in r.items()}]
-    new_keys = {row_key(r) for r in new}
-    removed = [k for k in before if k not in new_keys]
-    return changed, removed
+def _same_cells(new: pd.Series, old: pd.Series) -> np.ndarray:
+    """Per row: both cells missing, or both set and equal (floats to 6 places, lists as tuples)."""
+    new_missing, old_missing = new.isna().to_numpy(), old.isna().to_numpy()
+    if _is_number(new) and _is_number(old):
+        equal = (np.round(new.to_numpy(dtype="float64", na_value=np.nan), 6)
+                 == np.round(old.to_numpy(dtype="float64", na_value=np.nan), 6))
+    else:
+        equal = np.fromiter((_comparable(a) == _comparable(b) for a, b in zip(new.tolist(), old.tolist())),
+                            dtype=bool, count=len(new))
+    return (new_missing & old_missing) | (~new_missing & ~old_missing & equal)
+
+
+def _is_number(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
+
+
+def _key_index(frame: pd.DataFrame, keys: list[str]) -> pd.Index:
+    if len(keys) == 1:
+        return pd.Index(frame[keys[0]])
+    return pd.MultiIndex.from_arrays([frame[k] for k in keys])
+
+
+def diff_rows(old: pd.DataFrame, new: pd.DataFrame, ignore: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of `new` added or changed against `old` (`ignore` columns aside), and the keys only in `old`.
+
+    A missing cell means "not set", so a row equals its old self when the same properties are set
+    to the same values; floats compare to 6 places and lists element-wise.
+    """
+    if old.empty or not len(old.columns):
+        keys = row_keys(new) if len(new.columns) else []
+        return new, pd.DataFrame({k: pd.Series(dtype=object) for k in keys})
+    keys = row_keys(old)
+    old = old.drop_duplicates(keys, keep="last")
+    skip = {*keys, *ignore}
+    props = [c for c in dict.fromkeys([*new.columns, *old.columns]) if c not in skip]
+    before = old[[*keys, *[c for c in props if c in old]]].rename(columns={c: f"old:{c}" for c in props})
+    joined = new[keys].reset_index(drop=True).merge(before, on=keys, how="left", indicator=True)
+    same = (joined["_merge"] == "both").to_numpy(copy=True)
+    nothing = pd.Series(np.nan, index=joined.index)
+    for column in props:
+        now = new[column].reset_index(drop=True) if column in new else nothing
+        same &= _same_cells(now, joined[f"old:{column}"] if column in old else nothing)
+    removed = old.loc[~_key_index(old, keys).isin(_key_index(new, keys)), keys].reset_index(drop=True)
+    return new[~same], removed
 
 
 def write_graph(store: GraphStore, changed: GraphRows, removed: GraphRows | None = None,
                 progress: Any = None) -> dict[str, int]:
     """Write changed rows (nodes first, then edges) and delete removed ones; return counts written."""
+    removed = removed or GraphRows()
     written: dict[str, int] = {}
     for label in NODE_ORDER:
-        rows = changed.nodes.get(label) or []
-        if rows:
+        rows = changed.nodes.get(label)
+        if rows is not None and len(rows):
             written[label] = store.upsert_nodes(label, rows)
         if progress:
             progress(label)
     for rel in EDGE_ORDER:
-        rows = changed.edges.get(rel) or []
-        if rows:
+        rows, gone = changed.edges.get(rel), removed.edges.get(rel)
+        if rows is not None and len(rows):
             written[rel] = store.upsert_edges(rel, rows)
-        if removed is not None and removed.edges.get(rel):
-            written[f"-{rel}"] = store.delete_edges(rel, [tuple(k) for k in removed.edges[rel]])
+        if gone is not None and len(gone):
+            written[f"-{rel}"] = store.delete_edges(rel, list(zip(gone["src"].tolist(), gone["dst"].tolist())))
         if progress:
             progress(rel)
-    if removed is not None:
-        for label in reversed(NODE_ORDER):
-            keys = [k[0] for k in removed.nodes.get(label) or []]
-            if keys:
-                written[f"-{label}"] = store.delete_nodes(label, keys)
+    for label in reversed(NODE_ORDER):
+        gone = removed.nodes.get(label)
+        if gone is not None and len(gone):
+            written[f"-{label}"] = store.delete_nodes(label, gone.iloc[:, 0].tolist())
     return written

@@ -1,10 +1,13 @@
 """An in-process graph store persisted to a folder: the quick-start default.
 
-Nodes and edges live in dictionaries keyed by node key and (src, dst) pair, with
-adjacency sets for neighbourhood reads. `flush()` writes the whole graph as Parquet files
-into a new generation folder and then switches the `CURRENT` pointer with an atomic
-rename, so a reader that opens the folder sees either the previous or the new graph,
-never a mix, and a crash mid-write leaves the previous generation in place.
+Each node label and each relationship type is one columnar table (a DataFrame with a `key`
+column, or `src` and `dst` columns, and one column per property; a missing cell means "not
+set"), so a batch of a hundred thousand rows is validated, checked and merged with whole-column
+operations. Key lookups and adjacency are built on demand and dropped when the table changes.
+`flush()` writes the whole graph as Parquet files into a new generation folder and then
+switches the `CURRENT` pointer with an atomic rename, so a reader that opens the folder sees
+either the previous or the new graph, never a mix, and a crash mid-write leaves the previous
+generation in place.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -22,14 +24,18 @@ import pandas as pd
 
 from kg.schema import (
     EDGE_TYPES,
+    FLOAT,
     INT,
     NODE_TYPES,
+    STR_LIST,
     VECTOR,
     BatchError,
     edge_type,
-    is_missing,
+    frame_records,
     node_type,
+    validate_edge_frame,
     validate_edges,
+    validate_node_frame,
     validate_nodes,
 )
 from kg.store import Direction, GraphSnapshot, GraphStore, Neighbour
@@ -38,10 +44,118 @@ log = logging.getLogger(__name__)
 
 _POINTER = "CURRENT"
 _KEEP_GENERATIONS = 2
+_NODE_KEYS = ["key"]
+_EDGE_KEYS = ["src", "dst"]
 
 
 def _is_vector_prop(label: str, prop: str) -> bool:
     return node_type(label).kind_of(prop) == VECTOR
+
+
+class _Table:
+    """The rows of one label or relationship type as columns, with lookups built on demand."""
+
+    def __init__(self, keys: list[str], frame: pd.DataFrame | None = None) -> None:
+        self.keys = keys
+        self.frame = frame if frame is not None else pd.DataFrame({k: pd.Series(dtype=object) for k in keys})
+        self._lookup: pd.Index | None = None
+        self._by: dict[str, dict[Any, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def positions(self, keys: pd.Index) -> np.ndarray:
+        """Row position of each key (or key pair) in `keys`, -1 where absent."""
+        if self._lookup is None:
+            self._lookup = _key_index(self.frame, self.keys)
+        return self._lookup.get_indexer(keys)
+
+    def rows_with(self, column: str, value: str) -> np.ndarray:
+        """Positions of the rows whose `column` equals `value` (an adjacency list)."""
+        if column not in self._by:
+            self._by[column] = self.frame.groupby(column, sort=False).indices if len(self.frame) else {}
+        return self._by[column].get(value, np.zeros(0, dtype=np.int64))
+
+    def upsert(self, batch: pd.DataFrame) -> None:
+        """Set the given cells of existing rows, keep their other cells, append new rows."""
+        batch = _merge_duplicates(batch, self.keys)
+        if not len(self.frame):
+            self._replace(batch.reset_index(drop=True))
+            return
+        pos = self.positions(_key_index(batch, self.keys))
+        fresh = pos < 0
+        self._update(pos[~fresh], batch[~fresh])
+        if fresh.any():
+            self._replace(pd.concat([self.frame, batch[fresh]], ignore_index=True))
+
+    def _update(self, pos: np.ndarray, rows: pd.DataFrame) -> None:
+        for name in rows.columns.difference(self.keys, sort=False):
+            given = rows[name].notna().to_numpy()
+            if not given.any():
+                continue
+            if name not in self.frame:
+                self.frame[name] = pd.Series(index=self.frame.index, dtype=rows[name].dtype)
+            column = self.frame.columns.get_loc(name)
+            self.frame.iloc[pos[given], column] = _cells(rows[name][given])
+
+    def delete(self, pos: np.ndarray) -> int:
+        """Drop the rows at `pos` (ignoring -1); return how many there were."""
+        pos = np.unique(pos[pos >= 0])
+        if len(pos):
+            keep = np.ones(len(self.frame), dtype=bool)
+            keep[pos] = False
+            self._replace(self.frame[keep].reset_index(drop=True))
+        return len(pos)
+
+    def set_cells(self, name: str, pos: np.ndarray, values: np.ndarray) -> None:
+        """Write one column's cells at `pos` (vectors, markers); strings end as a string column."""
+        if name in self.frame:
+            column = self.frame[name].to_numpy(dtype=object, na_value=None, copy=True)
+        else:
+            column = np.full(len(self.frame), None, dtype=object)
+        column[pos] = values
+        self.frame[name] = pd.Series(column, index=self.frame.index, dtype=object).infer_objects()
+
+    def _replace(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._lookup = None
+        self._by = {}
+
+
+def _key_index(frame: pd.DataFrame, keys: list[str]) -> pd.Index:
+    if len(keys) == 1:
+        return pd.Index(frame[keys[0]])
+    return pd.MultiIndex.from_arrays([frame[k] for k in keys])
+
+
+def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Which `values` are among `keys`: one factorize of both (`Series.isin` is slow on Arrow strings)."""
+    codes, uniques = pd.factorize(pd.concat([keys, values], ignore_index=True))
+    known = np.zeros(len(uniques) + 1, dtype=bool)
+    known[codes[:len(keys)]] = True
+    return known[codes[len(keys):]]
+
+
+def _merge_duplicates(batch: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per key: later rows of a batch update earlier ones, as separate upserts would."""
+    if not batch.duplicated(keys).any():
+        return batch
+    return batch.groupby(keys, sort=False, as_index=False, dropna=False).last()
+
+
+def _cells(column: pd.Series) -> Any:
+    """A column's values in a form `iloc` assigns cell by cell (lists and arrays stay whole)."""
+    if pd.api.types.is_object_dtype(column.dtype):
+        return _object_array(column.tolist())
+    return column.array
+
+
+def _object_array(values: Sequence[Any]) -> np.ndarray:
+    """An object array holding each value as one cell (numpy would unpack equal-length lists)."""
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
 
 
 class EmbeddedStore(GraphStore):
@@ -52,10 +166,8 @@ class EmbeddedStore(GraphStore):
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
-        self._nodes: dict[str, dict[str, dict[str, Any]]] = {label: {} for label in NODE_TYPES}
-        self._edges: dict[str, dict[tuple[str, str], dict[str, Any]]] = {rel: {} for rel in EDGE_TYPES}
-        self._out: dict[str, dict[str, set[str]]] = {rel: defaultdict(set) for rel in EDGE_TYPES}
-        self._in: dict[str, dict[str, set[str]]] = {rel: defaultdict(set) for rel in EDGE_TYPES}
+        self._nodes: dict[str, _Table] = {label: _Table(_NODE_KEYS) for label in NODE_TYPES}
+        self._edges: dict[str, _Table] = {rel: _Table(_EDGE_KEYS) for rel in EDGE_TYPES}
         self._meta: dict[str, str] = {}
         self._dirty = False
         if self.path is not None:
@@ -63,66 +175,58 @@ class EmbeddedStore(GraphStore):
             self._load()
 
     # ---- writes -------------------------------------------------------------------------
-    def upsert_nodes(self, label: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        clean = validate_nodes(label, list(rows))
-        key_prop = node_type(label).key
-        table = self._nodes[label]
-        for row in clean:
-            key = row.pop(key_prop)
-            table.setdefault(key, {}).update(row)
-        self._dirty = self._dirty or bool(clean)
-        return len(clean)
+    def upsert_nodes(self, label: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
+        nt = node_type(label)
+        batch = _node_batch(label, rows).rename(columns={nt.key: "key"})
+        if len(batch):
+            self._nodes[label].upsert(_stored(batch, nt.kind_of))
+            self._dirty = True
+        return len(batch)
 
-    def upsert_edges(self, rel: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    def upsert_edges(self, rel: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
         et = edge_type(rel)
-        clean = validate_edges(rel, list(rows))
-        sources, targets = self._nodes[et.source], self._nodes[et.target]
-        for i, row in enumerate(clean):
-            if row["src"] not in sources:
-                raise BatchError(f"{rel} batch", i, f"{et.source} {row['src']!r} does not exist",
-                                 f"upsert the {et.source} nodes before their edges")
-            if row["dst"] not in targets:
-                raise BatchError(f"{rel} batch", i, f"{et.target} {row['dst']!r} does not exist",
-                                 f"upsert the {et.target} nodes before their edges")
-        table, out, inn = self._edges[rel], self._out[rel], self._in[rel]
-        for row in clean:
-            src, dst = row.pop("src"), row.pop("dst")
-            existing = table.get((src, dst))
-            if existing is None:
-                table[(src, dst)] = row
-                out[src].add(dst)
-                inn[dst].add(src)
-            else:
-                existing.update(row)
-        self._dirty = self._dirty or bool(clean)
-        return len(clean)
+        batch = _edge_batch(rel, rows)
+        if not len(batch):
+            return 0
+        missing_src = ~_isin(batch["src"], self._nodes[et.source].frame["key"])
+        missing_dst = ~_isin(batch["dst"], self._nodes[et.target].frame["key"])
+        bad = np.flatnonzero(missing_src | missing_dst)
+        if len(bad):
+            i = int(bad[0])
+            label, end = (et.source, "src") if missing_src[i] else (et.target, "dst")
+            raise BatchError(f"{rel} batch", i, f"{label} {batch[end].iloc[i]!r} does not exist",
+                             f"upsert the {label} nodes before their edges")
+        self._edges[rel].upsert(_stored(batch, et.kind_of))
+        self._dirty = True
+        return len(batch)
 
     def delete_edges(self, rel: str, pairs: Iterable[tuple[str, str]]) -> int:
         edge_type(rel)
-        table, out, inn = self._edges[rel], self._out[rel], self._in[rel]
-        removed = 0
-        for src, dst in pairs:
-            if table.pop((src, dst), None) is not None:
-                removed += 1
-                out[src].discard(dst)
-                inn[dst].discard(src)
+        pairs = list(pairs)
+        table = self._edges[rel]
+        if not pairs or not len(table):
+            return 0
+        removed = table.delete(table.positions(pd.MultiIndex.from_tuples(pairs)))
         self._dirty = self._dirty or removed > 0
         return removed
 
     def delete_nodes(self, label: str, keys: Iterable[str]) -> int:
         node_type(label)
-        removed = 0
-        for key in keys:
-            if self._nodes[label].pop(key, None) is None:
-                continue
-            removed += 1
-            for rel, et in EDGE_TYPES.items():
-                if et.source == label:
-                    self.delete_edges(rel, [(key, dst) for dst in list(self._out[rel].get(key, ()))])
-                    self._out[rel].pop(key, None)
-                if et.target == label:
-                    self.delete_edges(rel, [(src, key) for src in list(self._in[rel].get(key, ()))])
-                    self._in[rel].pop(key, None)
+        keys = list(keys)
+        table = self._nodes[label]
+        if not keys or not len(table):
+            return 0
+        pos = table.positions(pd.Index(keys, dtype=object))
+        gone = table.frame["key"].take(pos[pos >= 0])
+        removed = table.delete(pos)
+        for rel, et in EDGE_TYPES.items():
+            edges = self._edges[rel]
+            touching = np.zeros(len(edges), dtype=bool)
+            if et.source == label:
+                touching |= _isin(edges.frame["src"], gone)
+            if et.target == label:
+                touching |= _isin(edges.frame["dst"], gone)
+            edges.delete(np.flatnonzero(touching))
         self._dirty = self._dirty or removed > 0
         return removed
 
@@ -137,16 +241,16 @@ class EmbeddedStore(GraphStore):
             raise BatchError(f"{label} vectors", None,
                              f"expected a matrix with {len(keys)} rows, got shape {vectors.shape}")
         table = self._nodes[label]
-        missing = [k for k in keys if k not in table]
-        if missing:
-            raise BatchError(f"{label} vectors", list(keys).index(missing[0]),
-                             f"{label} {missing[0]!r} does not exist")
-        for key, vec in zip(keys, vectors):
-            props = table[key]
-            props[prop] = vec
-            if model_version is not None:
-                props["model_version"] = model_version
-        self._dirty = self._dirty or len(keys) > 0
+        pos = table.positions(pd.Index(list(keys), dtype=object)) if len(keys) else np.zeros(0, np.int64)
+        if (pos < 0).any():
+            i = int(np.flatnonzero(pos < 0)[0])
+            raise BatchError(f"{label} vectors", i, f"{label} {keys[i]!r} does not exist")
+        if not len(keys):
+            return 0
+        table.set_cells(prop, pos, _object_array(list(vectors)))
+        if model_version is not None:
+            table.set_cells("model_version", pos, np.full(len(pos), model_version, dtype=object))
+        self._dirty = True
         return len(keys)
 
     def set_meta(self, key: str, value: str) -> None:
@@ -154,8 +258,8 @@ class EmbeddedStore(GraphStore):
         self._dirty = True
 
     def clear(self) -> None:
-        for table in (*self._nodes.values(), *self._edges.values(), *self._out.values(), *self._in.values()):
-            table.clear()
+        self._nodes = {label: _Table(_NODE_KEYS) for label in NODE_TYPES}
+        self._edges = {rel: _Table(_EDGE_KEYS) for rel in EDGE_TYPES}
         self._meta.clear()
         self._dirty = True
 
@@ -164,12 +268,19 @@ class EmbeddedStore(GraphStore):
         return self._meta.get(key)
 
     def get_nodes(self, label: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        table = self._nodes[node_type(label).label]
-        return {
-            k: {p: v for p, v in table[k].items() if not _is_vector_prop(label, p)}
-            for k in keys
-            if k in table
-        }
+        node_type(label)
+        keys = list(keys)
+        table = self._nodes[label]
+        if not keys or not len(table):
+            return {}
+        pos = table.positions(pd.Index(keys, dtype=object))
+        return dict(zip((k for k, p in zip(keys, pos) if p >= 0), self._node_props(label, pos[pos >= 0])))
+
+    def _node_props(self, label: str, pos: np.ndarray) -> list[dict[str, Any]]:
+        """Properties (vectors excluded) of the nodes at `pos`, as plain dicts."""
+        frame = self._nodes[label].frame
+        columns = [c for c in frame.columns if c != "key" and not _is_vector_prop(label, c)]
+        return _plain_records(frame[columns].take(pos))
 
     def neighbourhood(
         self,
@@ -184,41 +295,53 @@ class EmbeddedStore(GraphStore):
         for rel in rels or list(EDGE_TYPES):
             et = edge_type(rel)
             if direction in ("out", "both") and et.source == label:
-                for dst in self._out[rel].get(key, ()):
-                    found.append(self._neighbour(rel, "out", et.target, dst, self._edges[rel][(key, dst)]))
+                found.extend(self._neighbours(rel, "out", key))
             if direction in ("in", "both") and et.target == label:
-                for src in self._in[rel].get(key, ()):
-                    found.append(self._neighbour(rel, "in", et.source, src, self._edges[rel][(src, key)]))
+                found.extend(self._neighbours(rel, "in", key))
         found.sort(key=lambda n: (-float(n.edge.get("weight", n.edge.get("score", 0.0)) or 0.0), n.rel, n.key))
         return found[:limit] if limit is not None else found
 
-    def _neighbour(self, rel: str, direction: str, label: str, key: str, edge: dict) -> Neighbour:
-        node = {p: v for p, v in self._nodes[label][key].items() if not _is_vector_prop(label, p)}
-        return Neighbour(rel, direction, label, key, node, dict(edge))  # type: ignore[arg-type]
+    def _neighbours(self, rel: str, direction: str, key: str) -> list[Neighbour]:
+        """The `rel` edges leaving (`out`) or entering (`in`) the node `key`, with the other ends."""
+        et = EDGE_TYPES[rel]
+        here, there, label = ("src", "dst", et.target) if direction == "out" else ("dst", "src", et.source)
+        table = self._edges[rel]
+        pos = table.rows_with(here, key)
+        if not len(pos):
+            return []
+        others = table.frame[there].take(pos).tolist()
+        edges = _plain_records(table.frame.take(pos).drop(columns=_EDGE_KEYS))
+        node_pos = self._nodes[label].positions(pd.Index(others, dtype=object))
+        nodes = self._node_props(label, node_pos)
+        return [Neighbour(rel, direction, label, other, node, edge)  # type: ignore[arg-type]
+                for other, node, edge in zip(others, nodes, edges)]
 
     def snapshot(self) -> GraphSnapshot:
         nodes = {}
         for label, table in self._nodes.items():
-            records = [
-                {"key": k, **{p: v for p, v in props.items() if not _is_vector_prop(label, p)}}
-                for k, props in table.items()
-            ]
-            nodes[label] = pd.DataFrame.from_records(records, columns=None if records else ["key"])
-        edges = {}
-        for rel, table in self._edges.items():
-            records = [{"src": s, "dst": d, **props} for (s, d), props in table.items()]
-            edges[rel] = pd.DataFrame.from_records(records, columns=None if records else ["src", "dst"])
+            columns = [c for c in table.frame.columns if not _is_vector_prop(label, c)]
+            nodes[label] = _export(table.frame[columns])
+        edges = {rel: _export(table.frame) for rel, table in self._edges.items()}
         return GraphSnapshot(nodes=nodes, edges=edges, meta=dict(self._meta)).sorted()
 
     def read_vectors(
         self, label: str, keys: Sequence[str] | None = None, prop: str = "embedding"
     ) -> tuple[list[str], np.ndarray]:
-        table = self._nodes[node_type(label).label]
-        wanted = table.keys() if keys is None else [k for k in keys if k in table]
-        found = [k for k in wanted if prop in table[k]]
-        if not found:
+        node_type(label)
+        frame = self._nodes[label].frame
+        if prop not in frame or not len(frame):
             return [], np.zeros((0, 0), dtype=np.float32)
-        return found, np.stack([np.asarray(table[k][prop], dtype=np.float32) for k in found])
+        if keys is None:
+            pos = np.arange(len(frame))
+        else:
+            pos = self._nodes[label].positions(pd.Index(list(keys), dtype=object))
+            pos = pos[pos >= 0]
+        cells = frame[prop].take(pos)
+        has = cells.notna().to_numpy()
+        if not has.any():
+            return [], np.zeros((0, 0), dtype=np.float32)
+        found = frame["key"].take(pos[has]).tolist()
+        return found, np.stack([np.asarray(v, dtype=np.float32) for v in cells[has].tolist()])
 
     def counts(self) -> dict[str, int]:
         out = {label: len(t) for label, t in self._nodes.items()}
@@ -237,16 +360,10 @@ class EmbeddedStore(GraphStore):
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         for label, table in self._nodes.items():
-            _write_table(staging / f"node-{label}.parquet",
-                         [{"key": k, **props} for k, props in table.items()], ["key"],
-                         [p for p in node_type(label).properties if _is_vector_prop(label, p)])
+            vectors = [c for c in table.frame.columns if _is_vector_prop(label, c)]
+            _write_table(staging / f"node-{label}.parquet", table.frame, vectors)
         for rel, table in self._edges.items():
-            columns = {"src": [s for s, _ in table], "dst": [d for _, d in table]}
-            for prop in EDGE_TYPES[rel].properties:
-                column = [props.get(prop) for props in table.values()]
-                if any(v is not None for v in column):
-                    columns[prop] = column
-            pd.DataFrame(columns).to_parquet(staging / f"edge-{rel}.parquet", index=False)
+            _write_table(staging / f"edge-{rel}.parquet", table.frame, [])
         (staging / "meta.json").write_text(json.dumps(self._meta, sort_keys=True))
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
@@ -280,48 +397,90 @@ class EmbeddedStore(GraphStore):
         for label in NODE_TYPES:
             file = folder / f"node-{label}.parquet"
             if file.exists():
-                for rec in _read_table(file):
-                    key = rec.pop("key")
-                    kinds = node_type(label)
-                    self._nodes[label][key] = {p: _from_parquet(v, kinds.kind_of(p))
-                                               for p, v in rec.items() if not is_missing(v)}
+                self._nodes[label] = _Table(_NODE_KEYS, _read_table(file, node_type(label).kind_of))
         for rel in EDGE_TYPES:
             file = folder / f"edge-{rel}.parquet"
             if file.exists():
-                for rec in _read_table(file):
-                    src, dst = rec.pop("src"), rec.pop("dst")
-                    kinds = edge_type(rel)
-                    self._edges[rel][(src, dst)] = {p: _from_parquet(v, kinds.kind_of(p))
-                                                    for p, v in rec.items() if not is_missing(v)}
-                    self._out[rel][src].add(dst)
-                    self._in[rel][dst].add(src)
+                self._edges[rel] = _Table(_EDGE_KEYS, _read_table(file, edge_type(rel).kind_of))
         meta = folder / "meta.json"
         if meta.exists():
             self._meta = json.loads(meta.read_text())
         log.info("embedded store: opened %s (%s)", folder, self.counts())
 
 
-def _write_table(file: Path, records: list[dict[str, Any]], key_columns: list[str],
-                 vector_columns: Sequence[str] = ()) -> None:
-    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=key_columns)
+def _node_batch(label: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """A validated node batch as a frame, whichever form it came in."""
+    if isinstance(rows, pd.DataFrame):
+        return validate_node_frame(label, rows)
+    return validate_node_frame(label, pd.DataFrame(validate_nodes(label, list(rows))))
+
+
+def _edge_batch(rel: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """A validated edge batch as a frame, whichever form it came in."""
+    if isinstance(rows, pd.DataFrame):
+        return validate_edge_frame(rel, rows)
+    return validate_edge_frame(rel, pd.DataFrame(validate_edges(rel, list(rows))))
+
+
+def _stored(batch: pd.DataFrame, kind_of: Any) -> pd.DataFrame:
+    """A validated batch with vectors as float32 arrays, the form the tables hold."""
+    for name in batch.columns:
+        if kind_of(name) == VECTOR:
+            batch = batch.assign(**{name: _object_array(
+                [np.asarray(v, dtype=np.float32) if isinstance(v, (list, np.ndarray)) else None
+                 for v in batch[name].tolist()])})
+    return batch
+
+
+def _plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain values without missing cells; lists are copies."""
+    rows = frame_records(frame)
+    for name in frame.columns:
+        if pd.api.types.is_object_dtype(frame[name].dtype):
+            for row in rows:
+                if isinstance(row.get(name), list):
+                    row[name] = list(row[name])
+    return rows
+
+
+def _export(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as plain snapshot columns: no all-missing columns, whole numbers as int64 when complete."""
+    out = {}
+    for name in frame.columns:
+        column = frame[name]
+        if name not in _EDGE_KEYS and name != "key" and not column.notna().any():
+            continue
+        if isinstance(column.dtype, pd.Int64Dtype):
+            column = column.astype("int64") if column.notna().all() else column.astype("float64")
+        out[name] = column.reset_index(drop=True)
+    return pd.DataFrame(out)
+
+
+def _write_table(file: Path, frame: pd.DataFrame, vector_columns: Sequence[str]) -> None:
     for column in vector_columns:
-        if column in frame:
-            frame[column] = frame[column].map(lambda v: v.tolist() if isinstance(v, np.ndarray) else v)
+        frame = frame.assign(**{column: [v.tolist() if isinstance(v, np.ndarray) else v
+                                         for v in frame[column].tolist()]})
     frame.to_parquet(file, index=False)
 
 
-def _read_table(file: Path) -> list[dict[str, Any]]:
-    return pd.read_parquet(file).to_dict("records")
+def _read_table(file: Path, kind_of: Any) -> pd.DataFrame:
+    """A Parquet table back in the column types the store holds."""
+    frame = pd.read_parquet(file)
+    for name in frame.columns:
+        frame[name] = _from_parquet(frame[name], kind_of(name))
+    return frame
 
 
-def _from_parquet(value: Any, kind: str | None) -> Any:
-    """Turn a Parquet cell back into the stored form of its schema kind."""
+def _from_parquet(column: pd.Series, kind: str | None) -> pd.Series:
+    """Turn a Parquet column back into the stored form of its schema kind."""
     if kind == VECTOR:
-        return np.asarray(value, dtype=np.float32)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        value = value.item()
+        return pd.Series(_object_array([np.asarray(v, dtype=np.float32) if v is not None else None
+                                         for v in column.tolist()]), index=column.index, dtype=object)
+    if kind == STR_LIST:
+        return pd.Series(_object_array([v.tolist() if isinstance(v, np.ndarray) else v for v in column.tolist()]),
+                         index=column.index, dtype=object)
     if kind == INT:
-        return int(value)
-    return value
+        return column.astype("Int64")
+    if kind == FLOAT:
+        return column.astype("float64")
+    return column

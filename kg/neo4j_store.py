@@ -24,8 +24,11 @@ from kg.schema import (
     VECTOR,
     BatchError,
     edge_type,
+    frame_records,
     node_type,
+    validate_edge_frame,
     validate_edges,
+    validate_node_frame,
     validate_nodes,
 )
 from kg.store import Direction, GraphSnapshot, GraphStore, Neighbour
@@ -117,9 +120,12 @@ class Neo4jStore(GraphStore):
             return session.execute_read(lambda tx: list(tx.run(query, **params)))
 
     # ---- writes -------------------------------------------------------------------------
-    def upsert_nodes(self, label: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    def upsert_nodes(self, label: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
         nt = node_type(label)
-        clean = validate_nodes(label, list(rows))
+        if isinstance(rows, pd.DataFrame):
+            clean = frame_records(validate_node_frame(label, rows))
+        else:
+            clean = validate_nodes(label, list(rows))
         payload = [{"k": row.pop(nt.key), "p": row} for row in clean]
         query = f"UNWIND $rows AS row MERGE (n:`{nt.label}` {{`{nt.key}`: row.k}}) SET n += row.p"
 
@@ -131,10 +137,13 @@ class Neo4jStore(GraphStore):
             self._write(work)
         return len(payload)
 
-    def upsert_edges(self, rel: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    def upsert_edges(self, rel: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
         et = edge_type(rel)
         src_t, dst_t = node_type(et.source), node_type(et.target)
-        clean = validate_edges(rel, list(rows))
+        if isinstance(rows, pd.DataFrame):
+            clean = frame_records(validate_edge_frame(rel, rows))
+        else:
+            clean = validate_edges(rel, list(rows))
         payload = [{"s": row.pop("src"), "d": row.pop("dst"), "p": row} for row in clean]
         merge_q = (f"UNWIND $rows AS row MATCH (a:`{src_t.label}` {{`{src_t.key}`: row.s}}) "
                    f"MATCH (b:`{dst_t.label}` {{`{dst_t.key}`: row.d}}) "

@@ -3,12 +3,21 @@
 This module is the single source of truth for every label, relationship type and
 property name that reaches a store. Cypher text is built only from these names, never
 from user strings, and `cypher/schema.cypher` documents the same contract for Neo4j users.
+
+A batch is either a list of dicts or a DataFrame (one column per property). In a DataFrame a
+missing cell (None/NaN) means "not set" for that row; well-typed columns are checked whole
+(`validate_node_frame`, `validate_edge_frame`), anything else goes through the per-row checks,
+so both forms accept and refuse the same rows with the same messages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from itertools import chain
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
 
 TEXT_VECTOR_DIM = 384
 """Dimension of MiniLM text vectors (all-MiniLM-L6-v2)."""
@@ -254,3 +263,120 @@ def validate_edges(rel: str, rows: list[Mapping[str, Any]]) -> list[dict[str, An
                 raise BatchError(f"{rel} batch", i, f"property {prop!r}: {exc}") from None
         out.append(clean)
     return out
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as dicts of plain Python values without missing cells (they mean "not set").
+
+    Built column-wise (`tolist` is bulk) because `to_dict("records")` is slow on Arrow strings.
+    """
+    columns = list(frame.columns)
+    if not columns:
+        return [{} for _ in range(len(frame))]
+    rows = [dict(zip(columns, row)) for row in zip(*(frame[c].tolist() for c in columns))]
+    for column in columns:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            for i in np.flatnonzero(missing).tolist():
+                del rows[i][column]
+    return rows
+
+
+def validate_node_frame(label: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Check and coerce a node batch given as a DataFrame; same rules and errors as `validate_nodes`."""
+    nt = node_type(label)
+    return _validate_frame(frame, [nt.key], nt.kind_of, exact=False,
+                           by_rows=lambda: validate_nodes(label, frame_records(frame)))
+
+
+def validate_edge_frame(rel: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Check and coerce an edge batch given as a DataFrame; same rules and errors as `validate_edges`."""
+    et = edge_type(rel)
+    return _validate_frame(frame, [SRC, DST], et.kind_of, exact=True,
+                           by_rows=lambda: validate_edges(rel, frame_records(frame)))
+
+
+def _validate_frame(frame: pd.DataFrame, keys: list[str], kind_of: Callable[[str], str | None], exact: bool,
+                    by_rows: Callable[[], list[dict[str, Any]]]) -> pd.DataFrame:
+    """Whole-column checks; a frame they cannot vouch for is validated row by row (the reference)."""
+    frame = frame.reset_index(drop=True)
+    columns: dict[str, pd.Series] = {}
+    for name in frame.columns:
+        kind = STR if name in keys else kind_of(name)
+        column = _clean_column(frame[name], kind, name in keys, exact) if kind is not None else None
+        if column is None:
+            return _typed_frame(pd.DataFrame(by_rows()), keys, kind_of)
+        if name in keys or column.notna().any():
+            columns[name] = column
+    if any(k not in columns for k in keys) and len(frame):
+        return _typed_frame(pd.DataFrame(by_rows()), keys, kind_of)
+    return pd.DataFrame(columns) if columns else pd.DataFrame({k: pd.Series(dtype=object) for k in keys})
+
+
+def _typed_frame(frame: pd.DataFrame, keys: list[str], kind_of: Callable[[str], str | None]) -> pd.DataFrame:
+    """Rows already coerced one by one, as a frame with the column types of the fast path."""
+    if frame.empty:
+        return pd.DataFrame({k: pd.Series(dtype=object) for k in keys})
+    out = {}
+    for name in frame.columns:
+        kind = STR if name in keys else kind_of(name)
+        out[name] = _clean_column(frame[name], kind, name in keys, exact=False, coerced=True)
+    return pd.DataFrame(out)
+
+
+def _clean_column(column: pd.Series, kind: str, is_key: bool, exact: bool, coerced: bool = False) -> pd.Series | None:
+    """The column in its stored dtype, or None when a whole-column check cannot vouch for every cell."""
+    given = column.notna()
+    if is_key:
+        ok = bool(given.all()) and _all_strings(column, exact) and not (column == "").any()
+        return column if ok else None
+    if not given.any():
+        return column
+    if kind == STR:
+        return column if _all_strings(column[given], exact=False) else None
+    if kind == FLOAT:
+        return _float_column(column) if coerced or _is_number_dtype(column) else None
+    if kind == INT:
+        return _int_column(column)
+    if kind == STR_LIST:
+        return column.astype(object) if _all_string_lists(column[given]) else None
+    if kind == VECTOR:
+        return column.astype(object) if coerced else None
+    return None
+
+
+def _all_strings(column: pd.Series, exact: bool) -> bool:
+    """Every cell is a str (exactly `str` when `exact`, as edge endpoints require)."""
+    if pd.api.types.is_string_dtype(column.dtype) and not pd.api.types.is_object_dtype(column.dtype):
+        return True
+    types = set(map(type, column.tolist()))
+    return types <= {str} or (not exact and all(issubclass(t, str) for t in types))
+
+
+def _all_string_lists(column: pd.Series) -> bool:
+    values = column.tolist()
+    return set(map(type, values)) <= {list} and set(map(type, chain.from_iterable(values))) <= {str}
+
+
+def _is_number_dtype(column: pd.Series) -> bool:
+    dtype = column.dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _float_column(column: pd.Series) -> pd.Series:
+    return pd.Series(column.to_numpy(dtype="float64", na_value=np.nan), name=column.name)
+
+
+def _int_column(column: pd.Series) -> pd.Series | None:
+    """Integers as a nullable Int64 column; None when a cell is not a whole number."""
+    if pd.api.types.is_integer_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column.astype("Int64")
+    if pd.api.types.is_float_dtype(column.dtype):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+        given = values[~np.isnan(values)]
+        if np.isfinite(given).all() and (given == np.floor(given)).all():
+            return column.astype("Int64")
+        return None
+    if pd.api.types.is_object_dtype(column.dtype) and set(map(type, column.dropna().tolist())) <= {int}:
+        return column.astype("Int64")
+    return None

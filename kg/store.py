@@ -4,10 +4,12 @@ Two stores implement it: `kg.embedded.EmbeddedStore` (in-process, persisted to a
 and `kg.neo4j_store.Neo4jStore` (a Neo4j 5.x server over Bolt). One contract test suite
 (`tests/test_store_contract.py`) runs unchanged against both.
 
+A batch to upsert is a list of dicts or a DataFrame with one column per property; in a
+DataFrame a missing cell (None/NaN) means "not set" for that row, like a key left out of a dict.
 Every write validates its whole batch first (see `kg.schema.validate_nodes` /
-`validate_edges`) and raises `kg.schema.BatchError` before anything is written, so a bad
-batch never leaves half of itself behind. Upserts are idempotent: the same batch twice
-gives the same graph.
+`validate_edges` and their DataFrame forms) and raises `kg.schema.BatchError` before anything
+is written, so a bad batch never leaves half of itself behind. Upserts are idempotent: the
+same batch twice gives the same graph.
 """
 
 from __future__ import annotations
@@ -71,11 +73,11 @@ class GraphStore(abc.ABC):
     """Operations the pipeline needs from a graph store."""
 
     @abc.abstractmethod
-    def upsert_nodes(self, label: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    def upsert_nodes(self, label: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
         """Create or update nodes by key; given properties are set, others kept. Returns rows written."""
 
     @abc.abstractmethod
-    def upsert_edges(self, rel: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    def upsert_edges(self, rel: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
         """Create or update edges between existing nodes (`src`, `dst` keys). Returns rows written."""
 
     @abc.abstractmethod

@@ -74,6 +74,10 @@ def _new_version() -> str:
     return datetime.now(timezone.utc).strftime("v%Y%m%d%H%M%S%f")
 
 
+RETUNE_FRACTION = 0.1
+"""An incremental refresh keeps the tuned blend until this share of new events has arrived."""
+
+
 def _gather(kind: str, pending: list) -> pd.DataFrame:
     frames = [pd.read_parquet(path) for _, k, path in pending if k == kind]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -146,6 +150,17 @@ def _canonical(frame: pd.DataFrame, vocab: ConceptVocabulary, by: list[str]) -> 
 def _old_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows written by the previous refresh; states before DataFrame rows marked an empty table `_empty`."""
     return pd.DataFrame() if frame.empty or "_empty" in frame else frame
+
+
+def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events: int) -> dict[str, Any]:
+    """Re-choose the blend on a full refresh or once RETUNE_FRACTION of the events are new; else keep it."""
+    tuned_events = state.meta.get("blend_tuning", {}).get("events")
+    if full or tuned_events is None or state.meta.get("blend") is None or \
+            n_events - tuned_events >= RETUNE_FRACTION * max(tuned_events, 1):
+        return {**tune_blend(snapshot, arrays), "events": n_events}
+    return {"blend": state.meta["blend"], "walk": state.meta.get("walk"), "events": tuned_events,
+            "chosen": f"kept from version {state.version} ({n_events - tuned_events} new events since it was "
+                      f"tuned on {tuned_events}; re-tuned at {RETUNE_FRACTION:.0%} or with --full)"}
 
 
 def run_refresh(
@@ -297,8 +312,8 @@ def run_refresh(
                         **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str))}}
     bar.update()
     with timer.step("tune_blend"):
-        tuning = tune_blend(snapshot, arrays) if tune else {"blend": dict(DEFAULT_BLEND), "walk": None,
-                                                             "chosen": "default (not tuned)"}
+        tuning = _tuning(snapshot, arrays, state, full, len(events)) if tune else {
+            "blend": dict(DEFAULT_BLEND), "walk": None, "chosen": "default (not tuned)"}
     bar.close()
 
     tables = {"items": items, "events": events, "item_concepts_surface": item_surface,

@@ -213,6 +213,23 @@ def test_new_events_touch_only_what_they_reach(tmp_path):
     assert "Item" not in report.written and "HAS_CONCEPT" not in report.written
 
 
+def test_the_blend_is_retuned_on_a_full_refresh_or_after_enough_new_events(tmp_path):
+    data = make_cross_domain(n_users=40, items_per_domain=16, events_per_user=12, seed=9)
+    ig = InterestGraph.open(tmp_path, use_gnn=False)
+    ig.ingest_items(data.items)
+    events = data.events.sample(frac=1.0, random_state=0)
+    ig.ingest_events(events.iloc[:-60])
+    first = ig.refresh(progress=False)
+    assert not first.blend["chosen"].startswith("kept")
+    ig.ingest_events(events.iloc[-60:-55])
+    few = ig.refresh(progress=False)
+    assert few.blend["chosen"].startswith("kept from version") and few.blend["weights"] == first.blend["weights"]
+    ig.ingest_events(events.iloc[-55:])
+    many = ig.refresh(progress=False)
+    assert not many.blend["chosen"].startswith("kept"), "60 new events on 420 is over the 10% threshold"
+    assert not ig.refresh(full=True, progress=False).blend["chosen"].startswith("kept")
+
+
 def test_a_failed_refresh_leaves_the_previous_version_serving(tmp_path):
     data = make_cross_domain(n_users=20, items_per_domain=12, events_per_user=10, seed=6)
     ig = InterestGraph.open(tmp_path, use_gnn=False)

@@ -24,10 +24,13 @@ from ikg.serving import DEFAULT_BLEND, ServingModel
 MIN_GAIN = 0.02
 GRID = {"concepts": (0.0, 0.15, 0.35, 0.7, 1.5), "popularity": (0.0, 0.05, 0.1, 0.3)}
 WALK_GRID: tuple[dict[str, float], ...] = (
-    {"alpha": 0.6, "beta": 0.3}, {"alpha": 0.5, "beta": 0.0}, {"alpha": 0.8, "beta": 0.0},
-    {"alpha": 0.5, "beta": 0.5}, {"alpha": 1.0, "beta": 0.3},
+    {"alpha": 0.5, "beta": 0.0}, {"alpha": 0.5, "beta": 0.2}, {"alpha": 0.3, "beta": 0.0},
+    {"alpha": 0.8, "beta": 0.0}, {"alpha": 0.5, "beta": 0.5},
 )
-"""RP3beta walk settings tried (the first is the default); each needs one index build."""
+"""RP3beta walk settings tried (the first is the default); each needs one index build.
+
+The default is what the tuned RP3beta baseline chose for cold start on Food-Kitchen; the walk
+alone then matches that baseline there (validation NDCG@20 0.049 vs 0.049)."""
 NAMES = ("collaborative", "concepts", "gnn", "popularity")
 
 

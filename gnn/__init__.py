@@ -51,11 +51,11 @@ class GnnResult:
 @torch.no_grad()
 def _vectors(
     model: InterestGNN, config: GnnConfig, data: HeteroData, ids: IdMaps, item_keys: list[str],
-    concept_keys: list[str],
+    concept_keys: list[str], user_keys: list[str],
 ) -> Vectors:
     """One forward pass over the whole graph (every edge, nothing held out)."""
     model.eval()
-    rows = id_rows(ids, item_keys, concept_keys)
+    rows = id_rows(ids, item_keys, concept_keys, user_keys)
     graph = build_prop_graph(data, rows, config.user_concept_beta, config.use_related)
     out = model.split(graph, model(graph))
     return {LABEL_OF[t]: (list(ids.keys[t]), out[t].numpy().astype(np.float32, copy=True)) for t in NODE_ORDER}
@@ -74,7 +74,7 @@ def fit_vectors(
     `text_vectors[label] = (keys, (n, 384) matrix)` gives the MiniLM vectors of Items,
     Concepts and Topics. The model is saved as `checkpoint_dir/checkpoint.pt` (state dict,
     config, id maps, version). `warm_start` is a previous checkpoint file or folder: its
-    projections and the ID rows of items and concepts that still exist are copied before
+    projections and the ID rows of items, concepts and users that still exist are copied before
     training (`dim` and `layers` are taken from it). Vectors are not L2-normalised.
     """
     data, ids = to_heterodata(snapshot, text_vectors)
@@ -85,7 +85,8 @@ def fit_vectors(
     outcome = train(data, ids, config, previous, progress)
     version = model_version(outcome.model)
     path = save_checkpoint(Path(checkpoint_dir), outcome, config, ids, version) if checkpoint_dir else None
-    vectors = _vectors(outcome.model, config, data, ids, outcome.item_keys, outcome.concept_keys)
+    vectors = _vectors(outcome.model, config, data, ids, outcome.item_keys, outcome.concept_keys,
+                       outcome.user_keys)
     metrics = {**outcome.metrics, "warm_start": str(warm_start) if warm_start else None}
     return GnnResult(version, vectors, metrics, path)
 
@@ -101,7 +102,8 @@ def infer_vectors(
     payload = load_checkpoint(Path(checkpoint))
     model, config = model_from_checkpoint(payload)
     data, ids = to_heterodata(snapshot, text_vectors)
-    return _vectors(model, config, data, ids, payload["item_keys"], payload["concept_keys"])
+    return _vectors(model, config, data, ids, payload["item_keys"], payload["concept_keys"],
+                    payload.get("user_keys", []))
 
 
 def checkpoint_version(checkpoint: Path) -> str:

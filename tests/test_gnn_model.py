@@ -82,6 +82,21 @@ def test_user_starts_as_weighted_mean_of_items_and_concepts(snapshot) -> None:
     assert torch.allclose(h[graph.offsets["user"] + u], expected, atol=1e-5)
 
 
+def test_a_trained_user_adds_its_id_row_and_an_unseen_user_has_none(snapshot) -> None:
+    data, ids = to_heterodata(snapshot, _random_text(snapshot))
+    trained = [k for k in ids.keys["user"] if k != "u0007"]
+    rows = {"item": id_rows_for(ids.keys["item"], []), "concept": id_rows_for(ids.keys["concept"], []),
+            "user": id_rows_for(ids.keys["user"], trained)}
+    model = InterestGNN(TEXT_VECTOR_DIM, 16, 2, num_user_ids=len(trained))
+    with torch.no_grad():
+        with_ids = model.initial(build_prop_graph(data, rows))
+        content = model.initial(build_prop_graph(data, {k: v for k, v in rows.items() if k != "user"}))
+    seen, unseen = ids.index("user")["u0005"], ids.index("user")["u0007"]
+    assert rows["user"][unseen] == -1
+    assert torch.allclose(with_ids[seen] - content[seen], model.user_id.weight[trained.index("u0005")])
+    assert torch.equal(with_ids[unseen], content[unseen])
+
+
 def test_negatives_come_from_the_positive_items_domain() -> None:
     domain = torch.tensor([0, 0, 1, 1, 1, 2, -1])
     sampler = DomainSampler(domain)
@@ -166,6 +181,14 @@ def test_warm_start_copies_rows_of_matching_ids(snapshot, synthetic, tmp_path: P
         np.testing.assert_allclose(same.vectors[label][1], first.vectors[label][1], atol=1e-5)
     assert not np.allclose(fresh.vectors["Item"][1], first.vectors["Item"][1], atol=1e-3)
 
+    assert payload["user_keys"] == snapshot.node_keys("User")
+    with_users = InterestGNN(TEXT_VECTOR_DIM, 64, FAST.layers, len(ids.keys["item"]), len(ids.keys["concept"]),
+                             len(ids.keys["user"]))
+    copied_users = warm_start_from(with_users, payload, ids.keys["item"], ids.keys["concept"], ids.keys["user"])
+    assert copied_users == copied + len(payload["user_keys"])
+    assert torch.equal(with_users.user_id.weight[ids.index("user")["u0001"]],
+                       payload["state_dict"]["user_id.weight"][payload["user_keys"].index("u0001")])
+
     warm = fit_vectors(grown, grown_text, FAST, warm_start=first.checkpoint, progress=False)
-    assert warm.metrics["warm_start_rows"] == copied
+    assert warm.metrics["warm_start_rows"] == copied_users
     assert "bo9999" in warm.vectors["Item"][0]

@@ -3,6 +3,7 @@
     python benchmarks/bench_gnn.py                 # speed: 200k interactions, ours vs PyG LightGCN
     python benchmarks/bench_gnn.py --full          # ... plus one full fit_vectors run (wall time)
     python benchmarks/bench_gnn.py --quality       # cold start on kg.synthetic.make_cross_domain
+    python benchmarks/bench_gnn.py --quality --users 2000 --bridge-users 0.2   # few users bridge domains
 
 Speed: 20k users x 12 events (~200k distinct user-item pairs) over 20k items in 3 domains
 (kg.synthetic, so popularity is Zipf-like), concepts from categories + description words
@@ -232,13 +233,14 @@ def cold_start_split(syn, target: str, fraction: float, seed: int):
     return visible, held, {u: in_target[u] for u in held}
 
 
-def quality(seeds: list[int], target: str, threads: int | None) -> None:
+def quality(seeds: list[int], target: str, threads: int | None, users: int = 600, bridge_users: float = 1.0) -> None:
     from encoders.text_encoder import get_text_encoder
 
     encoder = get_text_encoder()
     rows = []
     for seed in seeds:
-        syn = make_cross_domain(n_users=600, items_per_domain=150, events_per_user=24, seed=seed)
+        syn = make_cross_domain(n_users=users, items_per_domain=150, events_per_user=24, seed=seed,
+                                bridge_users=bridge_users)
         visible, held, truth_items = cold_start_split(syn, target, 0.2, seed)
         snapshot = snapshot_from_frames(syn.items, visible)
         concepts = snapshot.node_keys("Concept")
@@ -290,7 +292,8 @@ def quality(seeds: list[int], target: str, threads: int | None) -> None:
         for name, s in scores.items():
             found = rank_metrics(s, truth)
             rows.append({"seed": seed, "method": name, **{m: v for m, v in found.items()}})
-    print(f"\ncold start, target domain = {target}, ranking all target items, K={K}")
+    print(f"\ncold start, target domain = {target}, ranking all target items, K={K}; "
+          f"{users} users, {bridge_users:.0%} of them active in every domain")
     print(f"{'method':<28}{'Recall@20 [95% CI]':>28}{'NDCG@20 [95% CI]':>28}")
     frame = pd.DataFrame(rows)
     per_user = {m: {metric: np.concatenate(g[metric].tolist()) for metric in ("recall", "ndcg")}
@@ -317,12 +320,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--target", default="films")
+    parser.add_argument("--users", type=int, default=600, help="users in the quality check's world")
+    parser.add_argument("--bridge-users", type=float, default=1.0,
+                        help="share of users active in every domain (the rest stay in one domain)")
     parser.add_argument("--part", choices=["lightgcn", "ours-K2", "ours-K3"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:
         print(json.dumps(run_part(args.part, args.epochs, args.threads)))
     elif args.quality:
-        quality(args.seeds, args.target, args.threads)
+        quality(args.seeds, args.target, args.threads, args.users, args.bridge_users)
     else:
         speed(args.epochs, args.threads, args.full)
 

@@ -34,13 +34,25 @@ alone then matches that baseline there (validation NDCG@20 0.049 vs 0.049)."""
 NAMES = ("collaborative", "concepts", "gnn", "popularity")
 
 
+MIN_BRIDGING_USERS = 50
+"""With at least this many users active in several domains, validation uses only them (a migration)."""
+
+
 def _holdout(snapshot: GraphSnapshot, n_users: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split INTERACTED into kept and hidden rows for up to `n_users` users (with their target domain)."""
+    """Split INTERACTED into kept and hidden rows for up to `n_users` users.
+
+    Users active in several domains lose one whole domain (a migration, as in cold start);
+    only when too few such users exist do single-domain users lose their last item instead.
+    """
     edges = snapshot.edge_frame("INTERACTED")
     items = snapshot.nodes["Item"][["key", "domain"]].rename(columns={"key": "dst"})
     positive = edges[edges["weight"].astype(float) > 0].merge(items, on="dst")
     counts = positive.groupby("src").size()
     eligible = counts[counts >= 3].index.to_numpy()
+    spans = positive.groupby("src")["domain"].nunique().reindex(eligible)
+    bridging = eligible[spans.to_numpy() > 1]
+    if len(bridging) >= min(n_users, MIN_BRIDGING_USERS):
+        eligible = bridging
     rng = np.random.default_rng(seed)
     chosen = set(rng.choice(eligible, size=min(n_users, len(eligible)), replace=False).tolist()) if len(eligible) else set()
     hidden = []

@@ -78,11 +78,16 @@ def make_cross_domain(
     noise: float = 0.15,
     seed: int = 0,
     start_ts: float = 1_700_000_000.0,
+    bridge_users: float = 1.0,
 ) -> SyntheticData:
     """Generate items in `domains` and users with planted cross-domain themes.
 
     Each user picks 1-2 themes; a fraction `noise` of their events go to random items.
     Item popularity within a theme follows a Zipf-like law so popularity is a real baseline.
+    A share `bridge_users` of the users engage in every domain; the others stay in one
+    domain (as in real cross-domain data, where few users bridge the domains), so a
+    theme's items in two domains are then linked through few co-engagements and through
+    the shared words of their texts.
     """
     rng = np.random.default_rng(seed)
     themes = list(THEMES)
@@ -116,11 +121,13 @@ def make_cross_domain(
         liked = list(rng.choice(themes, size=1 + int(rng.random() < 0.5), replace=False))
         user_themes[user_id] = liked
         ts = start_ts + rng.random() * 86_400 * 30
+        own_domains = domains if bridge_users >= 1.0 or rng.random() < bridge_users else (str(rng.choice(domains)),)
+        noise_pool = all_ids if own_domains == domains else all_ids[items_df["domain"].to_numpy() == own_domains[0]]
         for _ in range(events_per_user):
             if rng.random() < noise:
-                item_id = str(rng.choice(all_ids))
+                item_id = str(rng.choice(noise_pool))
             else:
-                pool = by_domain_theme[(str(rng.choice(domains)), str(rng.choice(liked)))]
+                pool = by_domain_theme[(str(rng.choice(own_domains)), str(rng.choice(liked)))]
                 rank = min(int(rng.zipf(1.6)) - 1, len(pool) - 1)
                 item_id = pool[rank]
             kind = str(rng.choice(kinds))

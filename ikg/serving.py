@@ -120,6 +120,11 @@ class ServingModel:
         return buffer
 
     @cached_property
+    def _titles_by_column(self) -> list[str]:
+        """Each item column's title (its id when it has none)."""
+        return [self.titles.get(item, item) for item in self.index.items]
+
+    @cached_property
     def _id_rank(self) -> np.ndarray:
         """Each item column's rank in item-id order: the tie-break of equal scores."""
         rank = np.empty(len(self.index.items), dtype=np.int64)
@@ -232,7 +237,7 @@ class ServingModel:
     def _results(self, user_ids: Sequence[str], rows: np.ndarray, table: dict[str, list[list]],
                  valid: np.ndarray, with_reasons: bool) -> list[list[Recommendation]]:
         """The Recommendation objects of a scored batch."""
-        items, titles = self.index.items, self.titles
+        items, titles = self.index.items, self._titles_by_column
         results = []
         for b, user in enumerate(user_ids):
             count = int(valid[b].sum())
@@ -240,7 +245,7 @@ class ServingModel:
             reasons = self.reasons_batch(rows[b], item_cols) if with_reasons else [[] for _ in item_cols]
             components = zip(*(table[name][b] for name in COMPONENTS))
             results.append([
-                Recommendation(user_id=user, item_id=items[col], title=titles.get(items[col], items[col]),
+                Recommendation(user_id=user, item_id=items[col], title=titles[col],
                                domain=domain, score=score, similarity=similarity,
                                components=dict(zip(COMPONENTS, parts)), reasons=why)
                 for col, domain, score, similarity, parts, why in zip(

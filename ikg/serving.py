@@ -58,11 +58,12 @@ class WalkScores:
 
 @dataclass
 class Scores:
-    """Blended scores (batch x candidates), the candidates' item columns, and the scaled walks."""
+    """Blended scores (batch x candidates), the candidates' item columns, the scaled walks, user rows."""
 
     total: np.ndarray
     cols: np.ndarray
     parts: dict[str, WalkScores]
+    rows: np.ndarray
 
 
 @dataclass
@@ -162,12 +163,12 @@ class ServingModel:
         parts: dict[str, WalkScores] = {}
         walks = {"collaborative": self.index.collaborative, "concepts": self.index.concept_walk}
         for name, walk in walks.items():
-            parts[name] = _scaled_walk(walk(rows), candidates.position)
+            parts[name] = _scaled_walk(walk(rows), candidates)
             w = weights.get(name, 0.0) / total_weight
             if w and len(parts[name].values):
                 flat = parts[name].rows * shape[1] + parts[name].positions
                 flat_total.index_add_(0, torch.from_numpy(flat), torch.from_numpy(parts[name].values), alpha=w)
-        return Scores(total.numpy(), candidates.cols, parts)
+        return Scores(total.numpy(), candidates.cols, parts, rows)
 
     def _candidates(self, domain: str | None) -> _Candidates:
         """Candidate item vectors with the scaled popularity appended as one more dimension.
@@ -219,7 +220,7 @@ class ServingModel:
         """
         candidates = self._candidates(domain)
         scores = self._score(user_ids, domain, None, out=self._workspace(len(user_ids) * len(candidates.cols)))
-        rows = self.index.user_rows(user_ids)
+        rows = scores.rows
         total = scores.total
         total.reshape(-1)[self._banned(rows, user_ids, candidates.position, exclude_seen, exclude)] = -np.inf
         if diversity > 0 and self.item_vectors is not None:
@@ -358,12 +359,12 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _scaled_walk(matrix: sp.csr_matrix, position: np.ndarray) -> WalkScores:
-    """A batch's walk scores on the candidates (position >= 0), each row scaled by its maximum."""
+def _scaled_walk(matrix: sp.csr_matrix, candidates: _Candidates) -> WalkScores:
+    """A batch's walk scores on the candidates, each row scaled by its maximum."""
     matrix = matrix.tocsr()
     at = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    every_item = len(position) and position[-1] == len(position) - 1   # positions count up in item order
-    pos = matrix.indices.astype(np.int64) if every_item else position[matrix.indices]
+    every_item = len(candidates.cols) == len(candidates.position)
+    pos = matrix.indices.astype(np.int64) if every_item else candidates.position[matrix.indices]
     data = matrix.data.astype(np.float32, copy=False)
     if not every_item or (data <= 0).any():
         keep = (pos >= 0) & (data > 0)

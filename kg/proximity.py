@@ -112,8 +112,8 @@ class ProximityIndex:
 
     def __post_init__(self) -> None:
         self.P_ui = row_normalise(self.R)
-        self.T_ui = row_normalise(self.R, self.alpha)
-        self.T_iu = row_normalise(self.R.T.tocsr(), self.alpha)
+        walk_ui = row_normalise(self.R, self.alpha)
+        walk_iu = row_normalise(self.R.T.tocsr(), self.alpha)
         self.P_ic = row_normalise(self.IC)
         self.P_ci = row_normalise(self.IC.T.tocsr())
         self.P_uc = row_normalise(self.UC)
@@ -121,7 +121,7 @@ class ProximityIndex:
         degree = np.asarray((self.R > 0).sum(axis=0)).ravel().astype(np.float32)
         self.pop_penalty = np.power(np.maximum(degree, 1.0), -self.beta).astype(np.float32)
         penalty = sp.diags(self.pop_penalty)
-        blocks = [top_k_per_row(self.T_iu[start:start + _BLOCK] @ self.T_ui @ penalty, ITEM_NEIGHBOURS)
+        blocks = [top_k_per_row(walk_iu[start:start + _BLOCK] @ walk_ui @ penalty, ITEM_NEIGHBOURS)
                   for start in range(0, len(self.items), _BLOCK)]
         empty = sp.csr_matrix((0, len(self.items)), dtype=np.float32)
         self.item_item = (sp.vstack(blocks).tocsr() if blocks else empty).astype(np.float32)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from kg.neo4j_store import Neo4jConfig, Neo4jStore
 
@@ -17,7 +17,9 @@ def neo4j_store() -> Iterator[Neo4jStore]:
     if config is None:
         from ikg import neo4j_local
 
-        server = neo4j_local.start(Path(tempfile.mkdtemp(prefix="ikg-bench-neo4j-")), port=neo4j_local.free_port())
+        server = neo4j_local.start(
+            Path(tempfile.mkdtemp(prefix="ikg-bench-neo4j-")), port=neo4j_local.free_port()
+        )
         config = Neo4jConfig(server.uri, "neo4j", server.password)
     store = Neo4jStore(config)
     try:

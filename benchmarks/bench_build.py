@@ -23,24 +23,33 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kg import builder  # noqa: E402
-from kg.embedded import EmbeddedStore  # noqa: E402
-from kg.ingest import ingest_events, ingest_items  # noqa: E402
-from kg.synthetic import make_cross_domain  # noqa: E402
-from kg.weights import aggregate_interactions  # noqa: E402
+from kg import builder
+from kg.embedded import EmbeddedStore
+from kg.ingest import ingest_events, ingest_items
+from kg.synthetic import make_cross_domain
+from kg.weights import aggregate_interactions
 
 
 def cheap_concepts(items: pd.DataFrame) -> pd.DataFrame:
     """Item concepts without models: each category, plus words after 'about' (whole-column string ops)."""
     order = pd.Series(range(len(items)), index=items.index)
-    cats = pd.DataFrame({"item_id": items["item_id"], "key": items["categories"], "order": order}).explode("key")
-    cats = cats.dropna(subset=["key"]).assign(key=lambda f: f["key"].str.lower().str.replace(" ", "-"),
-                                              weight=0.9, source="category", part=0)
+    cats = pd.DataFrame({"item_id": items["item_id"], "key": items["categories"], "order": order}).explode(
+        "key"
+    )
+    cats = cats.dropna(subset=["key"]).assign(
+        key=lambda f: f["key"].str.lower().str.replace(" ", "-"), weight=0.9, source="category", part=0
+    )
     about = items["description"].map(str).str.lower().str.replace(".", "").str.split(" about ").str[-1]
-    words = pd.DataFrame({"item_id": items["item_id"], "key": about.str.split(" and "), "order": order}).explode("key")
-    words = words.assign(key=words["key"].str.strip().str.replace(" ", "-"), weight=0.6, source="noun_chunk", part=1)
+    words = pd.DataFrame(
+        {"item_id": items["item_id"], "key": about.str.split(" and "), "order": order}
+    ).explode("key")
+    words = words.assign(
+        key=words["key"].str.strip().str.replace(" ", "-"), weight=0.6, source="noun_chunk", part=1
+    )
     rows = pd.concat([cats, words]).sort_values(["order", "part"], kind="stable")
-    return rows.drop_duplicates(["item_id", "key"])[["item_id", "key", "weight", "source"]].reset_index(drop=True)
+    return rows.drop_duplicates(["item_id", "key"])[["item_id", "key", "weight", "source"]].reset_index(
+        drop=True
+    )
 
 
 def build(items_raw: pd.DataFrame, events_raw: pd.DataFrame, folder: Path) -> dict[str, float]:
@@ -57,10 +66,19 @@ def build(items_raw: pd.DataFrame, events_raw: pd.DataFrame, folder: Path) -> di
     users, interacted = builder.interaction_rows(interactions)
     names = {k: k.replace("-", " ") for k in concepts["key"].unique()}
     rows = builder.GraphRows(
-        nodes={"Domain": domains, "Item": item_nodes, "User": users,
-               "Concept": builder.concept_rows(names, {}, concepts)},
-        edges={"IN_DOMAIN": in_domain, "HAS_CONCEPT": builder.has_concept_rows(concepts),
-               "INTERACTED": interacted, "INTERESTED_IN": builder.interest_rows(interests, time.time())})
+        nodes={
+            "Domain": domains,
+            "Item": item_nodes,
+            "User": users,
+            "Concept": builder.concept_rows(names, {}, concepts),
+        },
+        edges={
+            "IN_DOMAIN": in_domain,
+            "HAS_CONCEPT": builder.has_concept_rows(concepts),
+            "INTERACTED": interacted,
+            "INTERESTED_IN": builder.interest_rows(interests, time.time()),
+        },
+    )
     timings["derive"] = time.perf_counter() - t
     t = time.perf_counter()
     store = EmbeddedStore(folder)
@@ -98,7 +116,9 @@ def main() -> None:
     parser.add_argument("--refresh-users", type=int, default=400)
     args = parser.parse_args()
     per_user = 20
-    data = make_cross_domain(n_users=args.events // per_user, items_per_domain=2000, events_per_user=per_user, seed=0)
+    data = make_cross_domain(
+        n_users=args.events // per_user, items_per_domain=2000, events_per_user=per_user, seed=0
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         timings = build(data.items, data.events, folder / "graph")
@@ -112,11 +132,15 @@ def main() -> None:
         print(f"  {step:<7} {timings[step]:7.2f} s")
     rate = n / timings["total"]
     print(f"ingest + build into the embedded store: {rate:,.0f} events/s (target >= 50,000)")
-    print(f"reference, read the same events from Parquet: {n / reference:,.0f} events/s "
-          f"(build is {timings['total'] / reference:.1f}x that time)")
+    print(
+        f"reference, read the same events from Parquet: {n / reference:,.0f} events/s "
+        f"(build is {timings['total'] / reference:.1f}x that time)"
+    )
     full, incremental = refresh_ratio(args.refresh_users)
-    print(f"refresh: full build {full:.2f} s, +1% events {incremental:.2f} s, "
-          f"ratio incremental/full = {incremental / full:.2f}")
+    print(
+        f"refresh: full build {full:.2f} s, +1% events {incremental:.2f} s, "
+        f"ratio incremental/full = {incremental / full:.2f}"
+    )
 
 
 if __name__ == "__main__":

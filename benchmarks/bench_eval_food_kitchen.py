@@ -36,16 +36,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--methods", default=",".join(BASELINES))
     p.add_argument("--lightgcn-epochs", default="10,30")
-    p.add_argument("--text-encoder", choices=("minilm", "tfidf"), default="minilm",
-                   help="tfidf: TF-IDF+SVD stand-in when MiniLM is too slow for the catalogue")
+    p.add_argument(
+        "--text-encoder",
+        choices=("minilm", "tfidf"),
+        default="minilm",
+        help="tfidf: TF-IDF+SVD stand-in when MiniLM is too slow for the catalogue",
+    )
     p.add_argument("--extra", action="append", default=[], help="module:callable returning a Recommender")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     dataset = load_dataset(args.data)
     names = [m for m in args.methods.split(",") if m]
     epochs = tuple(int(e) for e in args.lightgcn_epochs.split(","))
-    methods = default_methods(names, seed=args.seed, lightgcn_epochs=epochs,
-                              text_encode=tfidf_lsa_encode if args.text_encoder == "tfidf" else None)
+    methods = default_methods(
+        names,
+        seed=args.seed,
+        lightgcn_epochs=epochs,
+        text_encode=tfidf_lsa_encode if args.text_encoder == "tfidf" else None,
+    )
     for method in methods:
         if method.name == "text" and args.text_encoder == "tfidf":
             method.name = "text-tfidf"
@@ -56,14 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     splits = []
     for target in args.targets.split(","):
         source = next((d for d in dataset.domains if d != target), None)
-        splits.append(make_split(dataset, args.protocol, source_domain=source, target_domain=target,
-                                 seed=args.seed))
+        splits.append(
+            make_split(dataset, args.protocol, source_domain=source, target_domain=target, seed=args.seed)
+        )
     started = time.perf_counter()
     if all(s.train.equals(splits[0].train) for s in splits[1:]):
         reports = evaluate_splits(splits, dataset.items, methods, args.k, args.seed, dataset.name)
     else:
-        reports = [evaluate_split(s, dataset.items, methods, args.k, args.seed, dataset.name)
-                   for s in splits]
+        reports = [evaluate_split(s, dataset.items, methods, args.k, args.seed, dataset.name) for s in splits]
     for split, report in zip(splits, reports):
         stem = args.out / f"{args.protocol}-{split.target_domain}"
         table = report.table()

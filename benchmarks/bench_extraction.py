@@ -35,7 +35,11 @@ def build_items(n: int) -> list[ItemText]:
         it = base[i % len(base)]
         other = base[(i * 7 + 3) % len(base)]
         extra = other.description.split(". ")[0].rstrip(".") + "."
-        out.append(ItemText(f"{it.item_id}-{i}", it.title, f"{it.description} {extra}", it.categories, it.tags, it.domain))
+        out.append(
+            ItemText(
+                f"{it.item_id}-{i}", it.title, f"{it.description} {extra}", it.categories, it.tags, it.domain
+            )
+        )
     return out
 
 
@@ -72,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     n = len(items)
     raw, ext, sp = n / min(raw_times), n / min(ext_times), n / min(spacy_times)
     per_item = sum(len(r) for r in result) / n
-    print(f"items: {n} (distinct texts, mean {sum(map(len, texts)) / n:.0f} chars); torch threads: {torch.get_num_threads()}; "
-          f"phrase_vectors={args.phrase_vectors} entities={args.entities}; best of {args.repeats}")
+    print(
+        f"items: {n} (distinct texts, mean {sum(map(len, texts)) / n:.0f} chars); torch threads: {torch.get_num_threads()}; "
+        f"phrase_vectors={args.phrase_vectors} entities={args.entities}; best of {args.repeats}"
+    )
     print(f"raw MiniLM encode      : {raw:8.1f} items/s")
     print(f"spaCy pipe (reference) : {sp:8.1f} items/s")
     print(f"concept extraction     : {ext:8.1f} items/s  ({per_item:.1f} concepts/item)")

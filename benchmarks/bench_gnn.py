@@ -65,15 +65,21 @@ PREVIOUS = "no user ID, aux 0.1 (old)"
 # ---- shared ----------------------------------------------------------------------------
 def random_text(snapshot, seed: int = 0) -> dict[str, tuple[list[str], np.ndarray]]:
     rng = np.random.default_rng(seed)
-    return {label: (snapshot.node_keys(label),
-                    rng.normal(size=(len(snapshot.node_keys(label)), TEXT_VECTOR_DIM)).astype(np.float32))
-            for label in ("Item", "Concept")}
+    return {
+        label: (
+            snapshot.node_keys(label),
+            rng.normal(size=(len(snapshot.node_keys(label)), TEXT_VECTOR_DIM)).astype(np.float32),
+        )
+        for label in ("Item", "Concept")
+    }
 
 
 def lightgcn_adjacency(pairs: torch.Tensor, n_users: int, n_items: int) -> torch.Tensor:
     """Symmetric-normalised bipartite user-item adjacency as torch CSR (unit weights)."""
     n = n_users + n_items
-    index = torch.cat([torch.stack([pairs[0], pairs[1] + n_users]), torch.stack([pairs[1] + n_users, pairs[0]])], 1)
+    index = torch.cat(
+        [torch.stack([pairs[0], pairs[1] + n_users]), torch.stack([pairs[1] + n_users, pairs[0]])], 1
+    )
     degree = torch.bincount(index[0], minlength=n).float()
     inv = degree.clamp(min=1).pow(-0.5)
     return to_torch_csr_tensor(index, inv[index[0]] * inv[index[1]], size=(n, n))
@@ -90,8 +96,15 @@ def lightgcn_step(model: LightGCN, adj, pairs, n_users, sampler, generator, opti
 
 
 def train_lightgcn(
-    pairs: torch.Tensor, n_users: int, item_domain: torch.Tensor, epochs: int, lr: float, seed: int,
-    threads: int | None = None, patience: int = 4, eval_every: int = 5,
+    pairs: torch.Tensor,
+    n_users: int,
+    item_domain: torch.Tensor,
+    epochs: int,
+    lr: float,
+    seed: int,
+    threads: int | None = None,
+    patience: int = 4,
+    eval_every: int = 5,
 ) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """ID-only LightGCN (PyG, 64-d, 3 layers) with the same split / early stopping as ours."""
     seed_everything(seed, threads)
@@ -109,8 +122,15 @@ def train_lightgcn(
         if epoch % eval_every == 0:
             with torch.no_grad():
                 out = model.get_embedding(adj)
-            found = recall_at_k(out[:n_users], out[n_users:], train_pairs, val_pairs, K, 2000,
-                                torch.Generator().manual_seed(seed))["recall"]
+            found = recall_at_k(
+                out[:n_users],
+                out[n_users:],
+                train_pairs,
+                val_pairs,
+                K,
+                2000,
+                torch.Generator().manual_seed(seed),
+            )["recall"]
             if found > best:
                 best, stale, best_state = found, 0, {k: v.clone() for k, v in model.state_dict().items()}
             else:
@@ -150,8 +170,14 @@ def run_part(part: str, epochs: int, threads: int | None) -> dict:
     else:
         config = GnnConfig(layers=int(part[-1]))
         rows = id_rows(ids, ids.keys["item"], ids.keys["concept"], ids.keys["user"])
-        model = InterestGNN(TEXT_VECTOR_DIM, 64, config.layers, len(ids.keys["item"]), len(ids.keys["concept"]),
-                            len(ids.keys["user"]))
+        model = InterestGNN(
+            TEXT_VECTOR_DIM,
+            64,
+            config.layers,
+            len(ids.keys["item"]),
+            len(ids.keys["concept"]),
+            len(ids.keys["user"]),
+        )
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         interest = data["user", "interested_in", "concept"].edge_index
         no_val = torch.zeros(inter.edge_weight.numel(), dtype=torch.bool)
@@ -160,6 +186,7 @@ def run_part(part: str, epochs: int, threads: int | None) -> dict:
         def step() -> float:
             graph, sup = supervision_split(data, rows, config, no_val, train_edges, generator)
             return train_step(model, graph, optimizer, sup, interest, sampler, config, generator)
+
         nnz = build_prop_graph(data, rows).adj._nnz()
     step()
     times = []
@@ -167,9 +194,15 @@ def run_part(part: str, epochs: int, threads: int | None) -> dict:
         tick = time.perf_counter()
         step()
         times.append(time.perf_counter() - tick)
-    return {"part": part, "epoch_s": float(np.median(times)), "peak_rss_mb": resource.getrusage(
-        resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_before_mb": base_rss / 1024, "interactions": int(pairs.shape[1]),
-        "adj_nnz": int(nnz), "nodes": {t: int(data[t].num_nodes) for t in ("user", "item", "concept")}}
+    return {
+        "part": part,
+        "epoch_s": float(np.median(times)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_before_mb": base_rss / 1024,
+        "interactions": int(pairs.shape[1]),
+        "adj_nnz": int(nnz),
+        "nodes": {t: int(data[t].num_nodes) for t in ("user", "item", "concept")},
+    }
 
 
 def speed(epochs: int, threads: int | None, full: bool) -> None:
@@ -182,24 +215,37 @@ def speed(epochs: int, threads: int | None, full: bool) -> None:
         results[part] = json.loads(out.strip().splitlines()[-1])
     pyg = results["lightgcn"]
     print(f"graph: {pyg['interactions']:,} positive interactions, nodes {results['ours-K2']['nodes']}")
-    print("peak RSS = whole process (torch + data); 'training MB' = peak minus RSS before the model was built")
-    print(f"{'model':<30}{'adj nnz':>10}{'s/epoch':>10}{'peak RSS MB':>13}{'training MB':>13}"
-          f"{'ratio time':>12}{'ratio RSS':>11}")
-    for part, name in (("lightgcn", "PyG LightGCN K=3 (ID, CSR)"), ("ours-K2", "InterestGNN K=2 (default)"),
-                       ("ours-K3", "InterestGNN K=3")):
+    print(
+        "peak RSS = whole process (torch + data); 'training MB' = peak minus RSS before the model was built"
+    )
+    print(
+        f"{'model':<30}{'adj nnz':>10}{'s/epoch':>10}{'peak RSS MB':>13}{'training MB':>13}"
+        f"{'ratio time':>12}{'ratio RSS':>11}"
+    )
+    for part, name in (
+        ("lightgcn", "PyG LightGCN K=3 (ID, CSR)"),
+        ("ours-K2", "InterestGNN K=2 (default)"),
+        ("ours-K3", "InterestGNN K=3"),
+    ):
         r = results[part]
-        print(f"{name:<30}{r['adj_nnz']:>10,}{r['epoch_s']:>10.3f}{r['peak_rss_mb']:>13.0f}"
-              f"{r['peak_rss_mb'] - r['rss_before_mb']:>13.0f}"
-              f"{r['epoch_s'] / pyg['epoch_s']:>11.2f}x{r['peak_rss_mb'] / pyg['peak_rss_mb']:>10.2f}x")
-    print(f"target: epoch-time ratio ours / LightGCN <= 3x; 1-min load average now {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores (timings are only comparable within one run)")
+        print(
+            f"{name:<30}{r['adj_nnz']:>10,}{r['epoch_s']:>10.3f}{r['peak_rss_mb']:>13.0f}"
+            f"{r['peak_rss_mb'] - r['rss_before_mb']:>13.0f}"
+            f"{r['epoch_s'] / pyg['epoch_s']:>11.2f}x{r['peak_rss_mb'] / pyg['peak_rss_mb']:>10.2f}x"
+        )
+    print(
+        f"target: epoch-time ratio ours / LightGCN <= 3x; 1-min load average now {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores (timings are only comparable within one run)"
+    )
     if full:
         snapshot, text = speed_graph()
         tick = time.perf_counter()
         result = fit_vectors(snapshot, text, GnnConfig(threads=threads), progress=True)
         m = result.metrics
-        print(f"full fit_vectors: {time.perf_counter() - tick:.1f} s wall (target <= 600 s), "
-              f"{m['epochs_run']} epochs, best epoch {m['best_epoch']}, val recall@20 {m['val_recall@k']:.4f}")
+        print(
+            f"full fit_vectors: {time.perf_counter() - tick:.1f} s wall (target <= 600 s), "
+            f"{m['epochs_run']} epochs, best epoch {m['best_epoch']}, val recall@20 {m['val_recall@k']:.4f}"
+        )
 
 
 # ---- quality ---------------------------------------------------------------------------
@@ -233,22 +279,29 @@ def cold_start_split(syn, target: str, fraction: float, seed: int):
     return visible, held, {u: in_target[u] for u in held}
 
 
-def quality(seeds: list[int], target: str, threads: int | None, users: int = 600, bridge_users: float = 1.0) -> None:
+def quality(
+    seeds: list[int], target: str, threads: int | None, users: int = 600, bridge_users: float = 1.0
+) -> None:
     from encoders.text_encoder import get_text_encoder
 
     encoder = get_text_encoder()
     rows = []
     for seed in seeds:
-        syn = make_cross_domain(n_users=users, items_per_domain=150, events_per_user=24, seed=seed,
-                                bridge_users=bridge_users)
+        syn = make_cross_domain(
+            n_users=users, items_per_domain=150, events_per_user=24, seed=seed, bridge_users=bridge_users
+        )
         visible, held, truth_items = cold_start_split(syn, target, 0.2, seed)
         snapshot = snapshot_from_frames(syn.items, visible)
         concepts = snapshot.node_keys("Concept")
-        text = {"Item": (syn.items["item_id"].tolist(), encoder.encode(item_text(syn.items))),
-                "Concept": (concepts, encoder.encode(concepts))}
+        text = {
+            "Item": (syn.items["item_id"].tolist(), encoder.encode(item_text(syn.items))),
+            "Concept": (concepts, encoder.encode(concepts)),
+        }
         data, ids = to_heterodata(snapshot, text)
         items = ids.keys["item"]
-        target_idx = np.asarray([ids.index("item")[i] for i in syn.items.loc[syn.items.domain == target, "item_id"]])
+        target_idx = np.asarray(
+            [ids.index("item")[i] for i in syn.items.loc[syn.items.domain == target, "item_id"]]
+        )
         local = {int(g): j for j, g in enumerate(target_idx)}
         user_idx = np.asarray([ids.index("user")[u] for u in held])
         truth = [{local[ids.index("item")[i]] for i in truth_items[u]} for u in held]
@@ -266,8 +319,10 @@ def quality(seeds: list[int], target: str, threads: int | None, users: int = 600
         scores["text-only (mean MiniLM)"] = profile @ x[target_idx].T
 
         tick = time.perf_counter()
-        runs = [train_lightgcn(pairs, data["user"].num_nodes, data["item"].domain, 400, lr, seed, threads)
-                for lr in (0.005, 0.02, 0.05)]
+        runs = [
+            train_lightgcn(pairs, data["user"].num_nodes, data["item"].domain, 400, lr, seed, threads)
+            for lr in (0.005, 0.02, 0.05)
+        ]
         users_v, items_v, info = max(runs, key=lambda run: run[2]["val_recall"])
         scores["LightGCN ID-only (PyG)"] = (users_v[user_idx] @ items_v[target_idx].T).numpy()
         lgcn_s = time.perf_counter() - tick
@@ -276,7 +331,10 @@ def quality(seeds: list[int], target: str, threads: int | None, users: int = 600
         for name, config in (
             (OURS, GnnConfig(seed=seed, threads=threads)),
             ("InterestGNN K=3", GnnConfig(seed=seed, threads=threads, layers=3)),
-            (PREVIOUS, GnnConfig(seed=seed, threads=threads, use_user_id_embedding=False, aux_concept_weight=0.1)),
+            (
+                PREVIOUS,
+                GnnConfig(seed=seed, threads=threads, use_user_id_embedding=False, aux_concept_weight=0.1),
+            ),
         ):
             tick = time.perf_counter()
             result = fit_vectors(snapshot, text, config, progress=False)
@@ -285,19 +343,25 @@ def quality(seeds: list[int], target: str, threads: int | None, users: int = 600
             uv = result.vectors["User"][1][user_idx]
             iv = result.vectors["Item"][1][target_idx]
             scores[name] = uv @ iv.T
-        print(f"seed {seed}: {len(held)} held-out users, {len(target_idx)} {target} items; "
-              f"LightGCN {lgcn_s:.1f}s for 3 learning rates (best: {info['epochs']} ep, "
-              f"val recall {info['val_recall']:.3f}), "
-              + ", ".join(f"{k} {v:.1f}s (val recall {val[k]:.3f})" for k, v in timings.items()))
+        print(
+            f"seed {seed}: {len(held)} held-out users, {len(target_idx)} {target} items; "
+            f"LightGCN {lgcn_s:.1f}s for 3 learning rates (best: {info['epochs']} ep, "
+            f"val recall {info['val_recall']:.3f}), "
+            + ", ".join(f"{k} {v:.1f}s (val recall {val[k]:.3f})" for k, v in timings.items())
+        )
         for name, s in scores.items():
             found = rank_metrics(s, truth)
             rows.append({"seed": seed, "method": name, **{m: v for m, v in found.items()}})
-    print(f"\ncold start, target domain = {target}, ranking all target items, K={K}; "
-          f"{users} users, {bridge_users:.0%} of them active in every domain")
+    print(
+        f"\ncold start, target domain = {target}, ranking all target items, K={K}; "
+        f"{users} users, {bridge_users:.0%} of them active in every domain"
+    )
     print(f"{'method':<28}{'Recall@20 [95% CI]':>28}{'NDCG@20 [95% CI]':>28}")
     frame = pd.DataFrame(rows)
-    per_user = {m: {metric: np.concatenate(g[metric].tolist()) for metric in ("recall", "ndcg")}
-                for m, g in frame.groupby("method", sort=False)}
+    per_user = {
+        m: {metric: np.concatenate(g[metric].tolist()) for metric in ("recall", "ndcg")}
+        for m, g in frame.groupby("method", sort=False)
+    }
     for method, found in per_user.items():
         cells = []
         for metric in ("recall", "ndcg"):
@@ -308,12 +372,17 @@ def quality(seeds: list[int], target: str, threads: int | None, users: int = 600
     print(f"\npaired bootstrap, {OURS} minus each method (same users; CI excluding 0 = a real difference)")
     for method, found in per_user.items():
         if method != OURS:
-            cells = [("{:+.4f} [{:+.4f}, {:+.4f}]").format(*bootstrap(ours[m] - found[m])) for m in ("recall", "ndcg")]
+            cells = [
+                ("{:+.4f} [{:+.4f}, {:+.4f}]").format(*bootstrap(ours[m] - found[m]))
+                for m in ("recall", "ndcg")
+            ]
             print(f"{method:<28}{cells[0]:>28}{cells[1]:>28}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quality", action="store_true", help="run the cold-start quality check")
     parser.add_argument("--full", action="store_true", help="also time one full fit_vectors run")
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per model")
@@ -321,8 +390,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--target", default="films")
     parser.add_argument("--users", type=int, default=600, help="users in the quality check's world")
-    parser.add_argument("--bridge-users", type=float, default=1.0,
-                        help="share of users active in every domain (the rest stay in one domain)")
+    parser.add_argument(
+        "--bridge-users",
+        type=float,
+        default=1.0,
+        help="share of users active in every domain (the rest stay in one domain)",
+    )
     parser.add_argument("--part", choices=["lightgcn", "ours-K2", "ours-K3"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -37,8 +37,9 @@ def main() -> None:
     args = parser.parse_args()
 
     per_user = 40
-    data = make_cross_domain(n_users=-(-args.events // per_user), items_per_domain=2_000,
-                             events_per_user=per_user, seed=1)
+    data = make_cross_domain(
+        n_users=-(-args.events // per_user), items_per_domain=2_000, events_per_user=per_user, seed=1
+    )
     events = data.events.head(args.events)
     n = len(events)
     items = ingest_items(data.items)
@@ -52,12 +53,16 @@ def main() -> None:
     assert len(agg) == len(ref)  # same pairs: a sanity check of the run, not a speed target
 
     total = t_ingest + t_agg
-    print(f"ingest_events          {t_ingest:7.3f} s  {n / t_ingest:12,.0f} events/s  report={ingested.report['accepted']:,} accepted")
+    print(
+        f"ingest_events          {t_ingest:7.3f} s  {n / t_ingest:12,.0f} events/s  report={ingested.report['accepted']:,} accepted"
+    )
     print(f"aggregate_interactions {t_agg:7.3f} s  {n / t_agg:12,.0f} events/s  -> {len(agg):,} pairs")
     print(f"ingest + aggregate     {total:7.3f} s  {n / total:12,.0f} events/s")
     print(f"reference groupby.size {t_ref:7.3f} s  {n / t_ref:12,.0f} events/s")
-    print(f"ratio (ingest+aggregate) / groupby.size = {total / t_ref:.1f}x "
-          f"(ingest {t_ingest / t_ref:.1f}x, aggregate {t_agg / t_ref:.1f}x)")
+    print(
+        f"ratio (ingest+aggregate) / groupby.size = {total / t_ref:.1f}x "
+        f"(ingest {t_ingest / t_ref:.1f}x, aggregate {t_agg / t_ref:.1f}x)"
+    )
     print(f"pandas {pd.__version__}, best of {args.repeat}")
 
 

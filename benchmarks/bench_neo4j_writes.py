@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._neo4j import neo4j_store  # noqa: E402
+from benchmarks._neo4j import neo4j_store
 
 
 def main() -> None:
@@ -27,7 +27,9 @@ def main() -> None:
     n_users, n_items = max(args.edges // 10, 10), max(args.edges // 5, 10)
     pairs = set()
     while len(pairs) < args.edges:
-        pairs.update(zip(rng.integers(0, n_users, args.edges).tolist(), rng.integers(0, n_items, args.edges).tolist()))
+        pairs.update(
+            zip(rng.integers(0, n_users, args.edges).tolist(), rng.integers(0, n_items, args.edges).tolist())
+        )
     pairs = sorted(pairs)[: args.edges]
     rows = [{"src": f"u{u}", "dst": f"i{i}", "kind": "view", "weight": 1.0, "count": 1} for u, i in pairs]
 
@@ -40,8 +42,10 @@ def main() -> None:
         batched = time.perf_counter() - t0
 
         sample = [{"s": f"u{u}", "d": f"i{i}"} for u, i in pairs[: args.sample]]
-        query = ("MATCH (a:User {id: $s}) MATCH (b:Item {id: $d}) "
-                 "MERGE (a)-[r:INTERACTED]->(b) SET r.kind = 'click', r.weight = 2.0")
+        query = (
+            "MATCH (a:User {id: $s}) MATCH (b:Item {id: $d}) "
+            "MERGE (a)-[r:INTERACTED]->(b) SET r.kind = 'click', r.weight = 2.0"
+        )
         t0 = time.perf_counter()
         with store._driver.session(database=store.config.database) as session:
             for row in sample:

@@ -63,7 +63,13 @@ class QueryParam:
     def signature(self) -> str:
         if self.required:
             return f"${self.name} ({self.type})"
-        shown = "null" if self.default is None else str(self.default).lower() if self.type == "bool" else self.default
+        shown = (
+            "null"
+            if self.default is None
+            else str(self.default).lower()
+            if self.type == "bool"
+            else self.default
+        )
         return f"${self.name} ({self.type} = {shown})"
 
 
@@ -115,7 +121,9 @@ def coerce_value(value: Any, type_: str, name: str = "value") -> Any:
                     return False
                 raise ValueError(value)
         except ValueError:
-            raise ValueError(f"${name} must be {'an' if type_ == 'int' else 'a'} {type_}, got {value!r}") from None
+            raise ValueError(
+                f"${name} must be {'an' if type_ == 'int' else 'a'} {type_}, got {value!r}"
+            ) from None
         return value
     if type_ == "int" and (isinstance(value, bool) or not isinstance(value, int)):
         if isinstance(value, float) and value.is_integer():
@@ -150,15 +158,22 @@ def parse_params(spec: str, where: str = "query") -> tuple[QueryParam, ...]:
             continue
         match = _PARAM_RE.match(entry)
         if match is None:
-            raise QueryError(f"{where}: cannot read parameter {entry!r}; write `$name (type)` or `$name (type = default)`")
+            raise QueryError(
+                f"{where}: cannot read parameter {entry!r}; write `$name (type)` or `$name (type = default)`"
+            )
         name, type_, default, description = match.groups()
         if type_ not in PARAM_TYPES:
-            raise QueryError(f"{where}: ${name} has unknown type {type_!r}; use one of {', '.join(PARAM_TYPES)}")
+            raise QueryError(
+                f"{where}: ${name} has unknown type {type_!r}; use one of {', '.join(PARAM_TYPES)}"
+            )
         if default is None:
             out.append(QueryParam(name, type_, None, True, " ".join(description.split())))
         else:
-            out.append(QueryParam(name, type_, _parse_default(default, type_, name), False,
-                                  " ".join(description.split())))
+            out.append(
+                QueryParam(
+                    name, type_, _parse_default(default, type_, name), False, " ".join(description.split())
+                )
+            )
     names = [p.name for p in out]
     if len(set(names)) != len(names):
         raise QueryError(f"{where}: a parameter is declared twice: {names}")

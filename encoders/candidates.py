@@ -8,12 +8,12 @@ words stripped), its head noun lemmatised, filtered for generic content
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from encoders.canonical import (
-    ALIASES,
     ALIAS_NAMES,
+    ALIASES,
     GENERIC_MODIFIERS,
     KEEP_PLURAL,
     UNITS,
@@ -35,10 +35,30 @@ SOURCE_PRIORITY = {"category": 0, "tag": 1, "entity": 2, "noun_chunk": 3, "revie
 _LEAD_POS = frozenset({"DET", "PRON", "NUM", "PUNCT", "CCONJ", "ADP", "PART", "SYM", "AUX", "INTJ"})
 _TRAIL_POS = frozenset({"PUNCT", "PART", "CCONJ", "ADP", "DET", "SYM"})
 FORMAT_NOUNS = frozenset(
-    """
-    novel book epic saga story tale series trilogy memoir album record ep lp song track film movie
-    show collection anthology cookbook guide
-    """.split()
+    [
+        "novel",
+        "book",
+        "epic",
+        "saga",
+        "story",
+        "tale",
+        "series",
+        "trilogy",
+        "memoir",
+        "album",
+        "record",
+        "ep",
+        "lp",
+        "song",
+        "track",
+        "film",
+        "movie",
+        "show",
+        "collection",
+        "anthology",
+        "cookbook",
+        "guide",
+    ]
 )
 """Nouns that name the form of a work rather than what it is about."""
 _ROMAN = frozenset({"i", "ii", "iii", "iv", "v", "vi"})
@@ -86,7 +106,13 @@ def _clean_span(tokens) -> list:
         low = t.lower_
         number = t.like_num or is_numberish(low)
         unit_after_number = low in UNITS and (prev_number or _follows_number(t))
-        if t.pos_ in _LEAD_POS or number or unit_after_number or low in GENERIC_MODIFIERS or _is_function_stop(t):
+        if (
+            t.pos_ in _LEAD_POS
+            or number
+            or unit_after_number
+            or low in GENERIC_MODIFIERS
+            or _is_function_stop(t)
+        ):
             prev_number = number or (prev_number and low in ("-", "x"))
             toks.pop(0)
             continue
@@ -97,7 +123,11 @@ def _clean_span(tokens) -> list:
         or toks[-1].lower_ in ("-", "'s")
         or toks[-1].like_num
         or is_numberish(toks[-1].lower_)
-        or (toks[-1].lower_ in UNITS and len(toks) > 1 and (toks[-2].like_num or toks[-2].lower_ in ("-", "x")))
+        or (
+            toks[-1].lower_ in UNITS
+            and len(toks) > 1
+            and (toks[-2].like_num or toks[-2].lower_ in ("-", "x"))
+        )
     ):
         if len(toks) > 1 and toks[-1].lower_ in _ROMAN and toks[-2].pos_ in ("NOUN", "PROPN"):
             break
@@ -106,7 +136,9 @@ def _clean_span(tokens) -> list:
 
 
 def _n_words(toks) -> int:
-    return sum(1 for t in toks if not t.is_punct) - sum(1 for t in toks[:-1] if not t.whitespace_ and not t.is_punct)
+    return sum(1 for t in toks if not t.is_punct) - sum(
+        1 for t in toks[:-1] if not t.whitespace_ and not t.is_punct
+    )
 
 
 def head_compound(tokens) -> list:
@@ -114,6 +146,7 @@ def head_compound(tokens) -> list:
     toks = list(tokens)
     if not toks:
         return []
+
     def nominal(t) -> bool:
         return t.dep_ == "compound" or t.pos_ in ("NOUN", "PROPN")
 
@@ -201,7 +234,9 @@ def add_candidate(
     """Record one occurrence of a phrase in found (key -> Candidate)."""
     cand = found.get(key)
     if cand is None:
-        found[key] = Candidate(key, name, source, 1, pos, in_title, {source}, specificity, [span] if span else [])
+        found[key] = Candidate(
+            key, name, source, 1, pos, in_title, {source}, specificity, [span] if span else []
+        )
         return
     if span:
         cand.spans.append(span)
@@ -223,7 +258,9 @@ def _uncovered_noun_runs(doc, chunks) -> list:
     covered = {t.i for c in chunks for t in c}
     runs, start = [], None
     for t in doc:
-        inside = t.i not in covered and (t.pos_ in ("ADJ", "NOUN", "PROPN") or (t.tag_ == "HYPH" and start is not None))
+        inside = t.i not in covered and (
+            t.pos_ in ("ADJ", "NOUN", "PROPN") or (t.tag_ == "HYPH" and start is not None)
+        )
         if inside and start is None:
             start = t.i
         if not inside and start is not None:
@@ -269,7 +306,14 @@ def doc_candidates(
             seen.add(phrase[0])
             char_span = (tokens[0].idx, tokens[-1].idx + len(tokens[-1].text))
             add_candidate(
-                found, phrase[0], phrase[1], src, span.start_char / n, span.start_char < title_chars, 1.0, char_span
+                found,
+                phrase[0],
+                phrase[1],
+                src,
+                span.start_char / n,
+                span.start_char < title_chars,
+                1.0,
+                char_span,
             )
     return found
 

@@ -10,10 +10,9 @@ concept can be matched by at most one prediction (greedy, best similarity first)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
-
 
 from encoders.text_encoder import get_text_encoder
 from encoders.types import ItemText
@@ -38,14 +37,20 @@ def load_eval(path: str | Path = EVAL_PATH) -> list[EvalItem]:
             continue
         r = json.loads(line)
         item = ItemText(
-            item_id=r["item_id"], title=r["title"], description=r.get("description", ""),
-            categories=tuple(r.get("categories", ())), tags=tuple(r.get("tags", ())), domain=r.get("domain", ""),
+            item_id=r["item_id"],
+            title=r["title"],
+            description=r.get("description", ""),
+            categories=tuple(r.get("categories", ())),
+            tags=tuple(r.get("tags", ())),
+            domain=r.get("domain", ""),
         )
         out.append(EvalItem(item, tuple(r["expected"])))
     return out
 
 
-def match_count(predicted: Sequence[tuple[str, str]], expected: Sequence[tuple[str, str]], sim: float = MATCH_SIM) -> int:
+def match_count(
+    predicted: Sequence[tuple[str, str]], expected: Sequence[tuple[str, str]], sim: float = MATCH_SIM
+) -> int:
     """Number of one-to-one matches between (key, name) lists (rule in the module docstring)."""
     if not predicted or not expected:
         return 0
@@ -57,7 +62,9 @@ def match_count(predicted: Sequence[tuple[str, str]], expected: Sequence[tuple[s
         for j, (ek, _) in enumerate(expected):
             if pk == ek:
                 s[i, j] = 2.0
-    pairs = sorted(((float(s[i, j]), i, j) for i in range(len(predicted)) for j in range(len(expected))), reverse=True)
+    pairs = sorted(
+        ((float(s[i, j]), i, j) for i in range(len(predicted)) for j in range(len(expected))), reverse=True
+    )
     used_p: set[int] = set()
     used_e: set[int] = set()
     for score, i, j in pairs:
@@ -69,7 +76,9 @@ def match_count(predicted: Sequence[tuple[str, str]], expected: Sequence[tuple[s
     return len(used_p)
 
 
-def score(predictions: Sequence[Sequence[tuple[str, str]]], expectations: Sequence[Sequence[tuple[str, str]]]) -> dict[str, float]:
+def score(
+    predictions: Sequence[Sequence[tuple[str, str]]], expectations: Sequence[Sequence[tuple[str, str]]]
+) -> dict[str, float]:
     """Micro-averaged precision, recall and F1 over all items."""
     matched = sum(match_count(p, e) for p, e in zip(predictions, expectations))
     n_pred = sum(len(p) for p in predictions)
@@ -77,6 +86,11 @@ def score(predictions: Sequence[Sequence[tuple[str, str]]], expectations: Sequen
     precision = matched / n_pred if n_pred else 0.0
     recall = matched / n_exp if n_exp else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "matched": matched, "predicted": n_pred, "expected": n_exp}
-
-
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "matched": matched,
+        "predicted": n_pred,
+        "expected": n_exp,
+    }

@@ -24,9 +24,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import httpx
 from tqdm.auto import tqdm
@@ -114,10 +115,14 @@ class LLMExtractor:
         if self._fallback is None:
             from encoders.local import LocalExtractor
 
-            self._fallback = LocalExtractor(max_concepts=self.max_concepts, max_review_concepts=self.max_review_concepts)
+            self._fallback = LocalExtractor(
+                max_concepts=self.max_concepts, max_review_concepts=self.max_review_concepts
+            )
         return self._fallback
 
-    def extract_items(self, items: Sequence[ItemText], show_progress: bool = False) -> list[list[ExtractedConcept]]:
+    def extract_items(
+        self, items: Sequence[ItemText], show_progress: bool = False
+    ) -> list[list[ExtractedConcept]]:
         """Top concepts per item from the endpoint; failed items come from the fallback."""
         payloads = [_item_prompt(it) for it in items]
         raw = self._run("item", payloads, self.max_concepts, show_progress)
@@ -129,7 +134,9 @@ class LLMExtractor:
                 out[i] = concepts
         return out
 
-    def extract_reviews(self, texts: Sequence[str], show_progress: bool = False) -> list[list[ExtractedConcept]]:
+    def extract_reviews(
+        self, texts: Sequence[str], show_progress: bool = False
+    ) -> list[list[ExtractedConcept]]:
         """Interest points per review text (source "review"); failed texts come from the fallback."""
         cleaned = [clean_text(t, MAX_PROMPT_CHARS) for t in texts]
         todo = [i for i, t in enumerate(cleaned) if t]
@@ -145,7 +152,9 @@ class LLMExtractor:
                 out[i] = concepts
         return out
 
-    def _to_concepts(self, raw: list[list[tuple[str, float]] | None], source: str, k: int) -> list[list[ExtractedConcept]]:
+    def _to_concepts(
+        self, raw: list[list[tuple[str, float]] | None], source: str, k: int
+    ) -> list[list[ExtractedConcept]]:
         """Model answers -> ExtractedConcepts keyed by the shared canonicaliser, deduplicated."""
         from encoders.local import label_phrases
 
@@ -163,7 +172,9 @@ class LLMExtractor:
             out.append(sorted(seen.values(), key=lambda c: (-c.weight, c.key))[:k])
         return out
 
-    def _run(self, task: str, payloads: list[str], k: int, show_progress: bool) -> list[list[tuple[str, float]] | None]:
+    def _run(
+        self, task: str, payloads: list[str], k: int, show_progress: bool
+    ) -> list[list[tuple[str, float]] | None]:
         """Answers per payload (None on failure), cached, concurrently, within budget."""
         if not payloads:
             return []
@@ -179,7 +190,9 @@ class LLMExtractor:
                     results.append(f.result())
         return results
 
-    def _one(self, client: httpx.Client, task: str, payload: str, k: int, api_key: str) -> list[tuple[str, float]] | None:
+    def _one(
+        self, client: httpx.Client, task: str, payload: str, k: int, api_key: str
+    ) -> list[tuple[str, float]] | None:
         cache_file = self._cache_file(task, payload, k)
         if cache_file is not None and cache_file.exists():
             try:

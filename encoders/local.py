@@ -13,19 +13,25 @@ non-English texts give no phrase candidates, only their categories and tags).
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from encoders.candidates import (
+    FORMAT_NOUNS,
+    Candidate,
+    doc_candidates,
+    label_candidates,
+    phrase_from_tokens,
+    split_label,
+)
 from encoders.canonical import canonical_key
-from encoders.candidates import FORMAT_NOUNS, Candidate, doc_candidates, label_candidates, phrase_from_tokens, split_label
 from encoders.nlp import load_spacy
 from encoders.ranking import calibrated_sims, mark_nested_variants, mmr, relevance, to_weight
 from encoders.text_encoder import get_text_encoder
 from encoders.textclean import clean_text, looks_english
 from encoders.types import ExtractedConcept, ItemText
-
 
 TITLE_ONLY_MIN_WORDS = 8
 """With a description of at least this many words, phrases seen only in the title are
@@ -102,7 +108,9 @@ class LocalExtractor:
         self._phrase_vecs.clear()
         _LABEL_CACHE.clear()
 
-    def extract_items(self, items: Sequence[ItemText], show_progress: bool = False) -> list[list[ExtractedConcept]]:
+    def extract_items(
+        self, items: Sequence[ItemText], show_progress: bool = False
+    ) -> list[list[ExtractedConcept]]:
         """Top max_concepts concepts per item, best first."""
         out: list[list[ExtractedConcept]] = []
         with tqdm(total=len(items), desc="extract items", unit="item", disable=not show_progress) as bar:
@@ -112,7 +120,9 @@ class LocalExtractor:
                 bar.update(len(chunk))
         return out
 
-    def extract_reviews(self, texts: Sequence[str], show_progress: bool = False) -> list[list[ExtractedConcept]]:
+    def extract_reviews(
+        self, texts: Sequence[str], show_progress: bool = False
+    ) -> list[list[ExtractedConcept]]:
         """Up to max_review_concepts interest points per review (source "review"); [] when empty or generic."""
         out: list[list[ExtractedConcept]] = []
         with tqdm(total=len(texts), desc="extract reviews", unit="text", disable=not show_progress) as bar:
@@ -127,8 +137,13 @@ class LocalExtractor:
 
     def _extract_item_batch(self, items: Sequence[ItemText]) -> list[list[ExtractedConcept]]:
         titles = [clean_text(it.title, 300) for it in items]
-        texts = [f"{t}. {clean_text(it.description)}".strip(". ") if it.description else t for t, it in zip(titles, items)]
-        cands = self._text_candidates(texts, [len(t) + 1 for t in titles], exclude=[canonical_key(t) for t in titles])
+        texts = [
+            f"{t}. {clean_text(it.description)}".strip(". ") if it.description else t
+            for t, it in zip(titles, items)
+        ]
+        cands = self._text_candidates(
+            texts, [len(t) + 1 for t in titles], exclude=[canonical_key(t) for t in titles]
+        )
         label_cands = self._item_label_candidates(items)
         merged: list[dict[str, Candidate]] = []
         for found, labels, it in zip(cands, label_cands, items):
@@ -144,13 +159,19 @@ class LocalExtractor:
                     found[key] = lab
             merged.append(found)
         doc_texts = [
-            t if t and looks_english(t) else ", ".join(c.name for c in sorted(m.values(), key=lambda c: c.key))
+            t
+            if t and looks_english(t)
+            else ", ".join(c.name for c in sorted(m.values(), key=lambda c: c.key))
             for t, m in zip(texts, merged)
         ]
         return self._rank(doc_texts, merged, self.max_concepts, self.min_relevance)
 
     def _text_candidates(
-        self, texts: list[str], title_chars: list[int], source: str = "noun_chunk", exclude: list[str] | None = None
+        self,
+        texts: list[str],
+        title_chars: list[int],
+        source: str = "noun_chunk",
+        exclude: list[str] | None = None,
     ) -> list[dict[str, Candidate]]:
         """Parse the English texts in one nlp.pipe call; candidates per text ({} for others)."""
         nlp = load_spacy()
@@ -160,7 +181,10 @@ class LocalExtractor:
         docs = nlp.pipe((texts[i] for i in todo), batch_size=self.spacy_batch_size, disable=disable)
         for i, doc in zip(todo, docs):
             result[i] = doc_candidates(
-                doc, title_chars[i], source=source, use_entities=self.use_entities,
+                doc,
+                title_chars[i],
+                source=source,
+                use_entities=self.use_entities,
                 exclude=exclude[i] if exclude else "",
             )
         return result
@@ -231,7 +255,12 @@ class LocalExtractor:
         return doc_vecs, out
 
     def _rank(
-        self, texts: list[str], cands: list[dict[str, Candidate]], k: int, min_rel: float, review: bool = False
+        self,
+        texts: list[str],
+        cands: list[dict[str, Candidate]],
+        k: int,
+        min_rel: float,
+        review: bool = False,
     ) -> list[list[ExtractedConcept]]:
         has = [i for i, c in enumerate(cands) if c and texts[i]]
         ordered_all = [sorted(cands[i].values(), key=lambda c: c.key) for i in has]
@@ -244,8 +273,11 @@ class LocalExtractor:
             to_doc, pair = calibrated_sims(doc_vecs[row], vecs, contextual)
             mark_nested_variants(pair, [c.spans for c in ordered])
             rel = relevance(
-                to_doc, [c.source for c in ordered], [c.count for c in ordered],
-                [c.in_title for c in ordered], [c.specificity for c in ordered],
+                to_doc,
+                [c.source for c in ordered],
+                [c.count for c in ordered],
+                [c.in_title for c in ordered],
+                [c.specificity for c in ordered],
                 [c.key.count("-") + 1 for c in ordered],
                 [c.key.count("-") > 0 and c.key.rsplit("-", 1)[-1] in FORMAT_NOUNS for c in ordered],
             )
@@ -253,11 +285,11 @@ class LocalExtractor:
             picked = mmr(rel, pair, k, self.lam, min_rel, exempt)
             out[i] = [
                 ExtractedConcept(
-                    ordered[j].key, ordered[j].name, to_weight(float(rel[j])),
+                    ordered[j].key,
+                    ordered[j].name,
+                    to_weight(float(rel[j])),
                     "review" if review else ordered[j].source,
                 )
                 for j in picked
             ]
         return out
-
-

@@ -61,7 +61,11 @@ def mark_nested_variants(pair_sims: np.ndarray, spans: list[list[tuple[int, int]
         if not spans[i]:
             continue
         for j in range(n):
-            if i != j and spans[j] and all(any(a2 <= a and b <= b2 for a2, b2 in spans[j]) for a, b in spans[i]):
+            if (
+                i != j
+                and spans[j]
+                and all(any(a2 <= a and b <= b2 for a2, b2 in spans[j]) for a, b in spans[i])
+            ):
                 pair_sims[i, j] = pair_sims[j, i] = max(pair_sims[i, j], DUPLICATE_SIM)
 
 

@@ -22,8 +22,8 @@ The result depends only on the set of keys, names and counts, never on input ord
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
@@ -131,7 +131,11 @@ def resolve_concepts(
         key=lambda r: (-group_count[r], r.count("-"), len(r), r),
     )
     encoder = get_text_encoder()
-    new_vecs = encoder.encode([group_name[r] for r in new_roots]) if new_roots else np.zeros((0, encoder.dim), np.float32)
+    new_vecs = (
+        encoder.encode([group_name[r] for r in new_roots])
+        if new_roots
+        else np.zeros((0, encoder.dim), np.float32)
+    )
     old_vecs = existing.vectors if existing is not None else np.zeros((0, encoder.dim), np.float32)
     order = old_keys + new_roots
     vecs = np.vstack([old_vecs, new_vecs]).astype(np.float32)
@@ -154,7 +158,9 @@ def resolve_concepts(
     canon_keys = sorted(order[j] for j in range(len(order)) if is_canon[j])
     row = {k: j for j, k in enumerate(order)}
     out_names = dict(existing.names) if existing is not None else {}
-    aliases: dict[str, set[str]] = {k: set(v) for k, v in existing.aliases.items()} if existing is not None else {}
+    aliases: dict[str, set[str]] = (
+        {k: set(v) for k, v in existing.aliases.items()} if existing is not None else {}
+    )
     for root in new_roots:
         if target[root] == root:
             out_names[root] = group_name[root]

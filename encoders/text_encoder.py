@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -50,7 +50,6 @@ class TextEncoder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
-
     def encode_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -79,8 +78,12 @@ class TextEncoder:
             for start in range(0, n, self.batch_size):
                 idx = order[start : start + self.batch_size]
                 enc = tokenizer(
-                    [clean[i] for i in idx], padding=True, truncation=True, max_length=max_len,
-                    return_offsets_mapping=True, return_tensors="pt",
+                    [clean[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=max_len,
+                    return_offsets_mapping=True,
+                    return_tensors="pt",
                 )
                 offsets = enc.pop("offset_mapping").numpy()
                 hidden = bert(**enc).last_hidden_state
@@ -93,7 +96,7 @@ class TextEncoder:
                     if not spans[i]:
                         continue
                     off = offsets[row]
-                    real = (off[:, 1] > off[:, 0])
+                    real = off[:, 1] > off[:, 0]
                     for j, (a, b) in enumerate(spans[i]):
                         sel = real & (off[:, 0] < b) & (off[:, 1] > a)
                         if sel.any():

@@ -29,8 +29,51 @@ _DOTS = re.compile(r"(?:\s*\.\s*){2,}")
 _WORD = re.compile(r"[A-Za-z']+")
 
 _ENGLISH_FUNCTION_WORDS = frozenset(
-    "the a an and or of to in on for with is are was were be this that it its as by at from "
-    "but not he she they we you i his her their our your has have had will would can".split()
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "this",
+        "that",
+        "it",
+        "its",
+        "as",
+        "by",
+        "at",
+        "from",
+        "but",
+        "not",
+        "he",
+        "she",
+        "they",
+        "we",
+        "you",
+        "i",
+        "his",
+        "her",
+        "their",
+        "our",
+        "your",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "can",
+    ]
 )
 
 

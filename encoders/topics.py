@@ -10,8 +10,8 @@ their member concepts do.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -83,7 +83,9 @@ def induce_topics(
     return sorted(topics, key=lambda t: t.id)
 
 
-def related_concepts(vocab: ConceptVocabulary, k: int = 5, min_score: float = 0.5) -> list[tuple[str, str, float]]:
+def related_concepts(
+    vocab: ConceptVocabulary, k: int = 5, min_score: float = 0.5
+) -> list[tuple[str, str, float]]:
     """Directed (src, dst, cosine) pairs: each concept's k nearest other concepts with cosine >= min_score.
 
     Sorted by src, then score descending, then dst. Used for RELATED_TO edges.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 SOURCES = frozenset({"noun_chunk", "entity", "category", "tag", "llm", "review"})
 """Allowed values of ExtractedConcept.source (provenance of a concept)."""

@@ -14,9 +14,10 @@ Vectors are 64-d float32 and NOT L2-normalised: the model's score is the dot pro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -50,15 +51,22 @@ class GnnResult:
 
 @torch.no_grad()
 def _vectors(
-    model: InterestGNN, config: GnnConfig, data: HeteroData, ids: IdMaps, item_keys: list[str],
-    concept_keys: list[str], user_keys: list[str],
+    model: InterestGNN,
+    config: GnnConfig,
+    data: HeteroData,
+    ids: IdMaps,
+    item_keys: list[str],
+    concept_keys: list[str],
+    user_keys: list[str],
 ) -> Vectors:
     """One forward pass over the whole graph (every edge, nothing held out)."""
     model.eval()
     rows = id_rows(ids, item_keys, concept_keys, user_keys)
     graph = build_prop_graph(data, rows, config.user_concept_beta, config.use_related)
     out = model.split(graph, model(graph))
-    return {LABEL_OF[t]: (list(ids.keys[t]), out[t].numpy().astype(np.float32, copy=True)) for t in NODE_ORDER}
+    return {
+        LABEL_OF[t]: (list(ids.keys[t]), out[t].numpy().astype(np.float32, copy=True)) for t in NODE_ORDER
+    }
 
 
 def fit_vectors(
@@ -85,8 +93,9 @@ def fit_vectors(
     outcome = train(data, ids, config, previous, progress)
     version = model_version(outcome.model)
     path = save_checkpoint(Path(checkpoint_dir), outcome, config, ids, version) if checkpoint_dir else None
-    vectors = _vectors(outcome.model, config, data, ids, outcome.item_keys, outcome.concept_keys,
-                       outcome.user_keys)
+    vectors = _vectors(
+        outcome.model, config, data, ids, outcome.item_keys, outcome.concept_keys, outcome.user_keys
+    )
     metrics = {**outcome.metrics, "warm_start": str(warm_start) if warm_start else None}
     return GnnResult(version, vectors, metrics, path)
 
@@ -102,8 +111,9 @@ def infer_vectors(
     payload = load_checkpoint(Path(checkpoint))
     model, config = model_from_checkpoint(payload)
     data, ids = to_heterodata(snapshot, text_vectors)
-    return _vectors(model, config, data, ids, payload["item_keys"], payload["concept_keys"],
-                    payload.get("user_keys", []))
+    return _vectors(
+        model, config, data, ids, payload["item_keys"], payload["concept_keys"], payload.get("user_keys", [])
+    )
 
 
 def checkpoint_version(checkpoint: Path) -> str:
@@ -118,5 +128,13 @@ def write_vectors(store: GraphStore, result: GnnResult) -> None:
             store.write_vectors(label, keys, matrix, prop="embedding", model_version=result.version)
 
 
-__all__ = ["GnnConfig", "GnnResult", "fit_vectors", "infer_vectors", "write_vectors", "checkpoint_version",
-           "to_heterodata", "IdMaps"]
+__all__ = [
+    "GnnConfig",
+    "GnnResult",
+    "IdMaps",
+    "checkpoint_version",
+    "fit_vectors",
+    "infer_vectors",
+    "to_heterodata",
+    "write_vectors",
+]

@@ -27,8 +27,8 @@ appears anywhere in the snapshot has an index.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,7 @@ class IdMaps:
         return {nt: list(ks) for nt, ks in self.keys.items()}
 
     @classmethod
-    def from_dict(cls, keys: Mapping[str, list[str]]) -> "IdMaps":
+    def from_dict(cls, keys: Mapping[str, list[str]]) -> IdMaps:
         return cls({nt: list(ks) for nt, ks in keys.items()})
 
 
@@ -108,7 +108,9 @@ def _indices(ids: IdMaps, node_type: str, keys: pd.Series) -> np.ndarray:
     return np.fromiter((lookup[str(k)] for k in keys), dtype=np.int64, count=len(keys))
 
 
-def _features(keys: list[str], given: tuple[list[str], np.ndarray] | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _features(
+    keys: list[str], given: tuple[list[str], np.ndarray] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(n, d) float32 features in `keys` order and a bool mask of rows that had a vector."""
     dim = TEXT_VECTOR_DIM if given is None or given[1].ndim != 2 else given[1].shape[1]
     x = np.zeros((len(keys), dim), dtype=np.float32)
@@ -154,7 +156,9 @@ def to_heterodata(
         src = _indices(ids, edge[0], frame["src"])
         dst = _indices(ids, edge[2], frame["dst"])
         weight = torch.from_numpy(_edge_weights(frame, rel))
-        index = torch.from_numpy(np.stack([src, dst])) if len(frame) else torch.zeros((2, 0), dtype=torch.long)
+        index = (
+            torch.from_numpy(np.stack([src, dst])) if len(frame) else torch.zeros((2, 0), dtype=torch.long)
+        )
         data[edge].edge_index = index
         data[edge].edge_weight = weight
         data[reverse_of(edge)].edge_index = index.flip(0)

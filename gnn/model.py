@@ -177,7 +177,12 @@ class InterestGNN(nn.Module):
     """The model of the module docstring. `forward` returns e for every node, stacked in NODE_ORDER."""
 
     def __init__(
-        self, text_dim: int, dim: int, layers: int, num_item_ids: int = 0, num_concept_ids: int = 0,
+        self,
+        text_dim: int,
+        dim: int,
+        layers: int,
+        num_item_ids: int = 0,
+        num_concept_ids: int = 0,
         num_user_ids: int = 0,
     ) -> None:
         super().__init__()
@@ -204,7 +209,9 @@ class InterestGNN(nn.Module):
     def initial(self, graph: PropGraph) -> Tensor:
         """Layer-0 vectors of every node, stacked in NODE_ORDER."""
         item = self.item_proj(graph.x["item"]) + self._lookup(self.item_id, graph.id_rows["item"])
-        concept = self.concept_proj(graph.x["concept"]) + self._lookup(self.concept_id, graph.id_rows["concept"])
+        concept = self.concept_proj(graph.x["concept"]) + self._lookup(
+            self.concept_id, graph.id_rows["concept"]
+        )
         topic = self.concept_proj(graph.x["topic"])
         user = torch.sparse.mm(graph.user_mean, torch.cat([item, concept]))
         if "user" in graph.id_rows:
@@ -221,7 +228,7 @@ class InterestGNN(nn.Module):
 
     def split(self, graph: PropGraph, out: Tensor) -> dict[str, Tensor]:
         """The stacked output cut into one matrix per node type."""
-        return {t: out[graph.offsets[t]: graph.offsets[t] + graph.counts[t]] for t in NODE_ORDER}
+        return {t: out[graph.offsets[t] : graph.offsets[t] + graph.counts[t]] for t in NODE_ORDER}
 
 
 def id_rows_for(keys: list[str], trained: list[str]) -> Tensor:

@@ -17,8 +17,28 @@ import pandas as pd
 from kg.store import GraphSnapshot
 
 KIND_WEIGHT = {"view": 1.0, "click": 1.5, "purchase": 3.0, "like": 2.0, "dislike": -1.0}
-_STOP = {"about", "with", "through", "following", "inspired", "story", "told", "meets", "their", "from",
-         "that", "this", "into", "when", "where", "which", "there", "these", "those", "play"}
+_STOP = {
+    "about",
+    "with",
+    "through",
+    "following",
+    "inspired",
+    "story",
+    "told",
+    "meets",
+    "their",
+    "from",
+    "that",
+    "this",
+    "into",
+    "when",
+    "where",
+    "which",
+    "there",
+    "these",
+    "those",
+    "play",
+}
 _WORD = re.compile(r"[a-z]{4,}")
 
 
@@ -47,13 +67,16 @@ def interactions(events: pd.DataFrame) -> pd.DataFrame:
     kinds = events["kind"] if "kind" in events.columns else pd.Series("view", index=events.index)
     ratings = events["rating"] if "rating" in events.columns else pd.Series(np.nan, index=events.index)
     weights = [event_weight(k, r) for k, r in zip(kinds, ratings)]
-    frame = pd.DataFrame({"src": events["user_id"].astype(str), "dst": events["item_id"].astype(str),
-                          "weight": weights})
+    frame = pd.DataFrame(
+        {"src": events["user_id"].astype(str), "dst": events["item_id"].astype(str), "weight": weights}
+    )
     grouped = frame.groupby(["src", "dst"], as_index=False, sort=False)
     return grouped.agg(weight=("weight", "sum"), count=("weight", "size"))
 
 
-def user_interests(inter: pd.DataFrame, concepts: dict[str, dict[str, float]], max_interests: int = 10) -> pd.DataFrame:
+def user_interests(
+    inter: pd.DataFrame, concepts: dict[str, dict[str, float]], max_interests: int = 10
+) -> pd.DataFrame:
     """INTERESTED_IN rows: each user's top concepts, weight = sum of interaction x concept weight, max 1."""
     score: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for user, item, weight in zip(inter["src"], inter["dst"], inter["weight"]):
@@ -81,8 +104,13 @@ def snapshot_from_frames(items: pd.DataFrame, events: pd.DataFrame, max_interest
     users = sorted(set(inter["src"]))
     nodes = {
         "User": pd.DataFrame({"key": users}),
-        "Item": pd.DataFrame({"key": items["item_id"].astype(str), "domain": items["domain"].astype(str),
-                              "title": items["title"].astype(str)}),
+        "Item": pd.DataFrame(
+            {
+                "key": items["item_id"].astype(str),
+                "domain": items["domain"].astype(str),
+                "title": items["title"].astype(str),
+            }
+        ),
         "Domain": pd.DataFrame({"key": sorted(set(items["domain"].astype(str)))}),
         "Concept": pd.DataFrame({"key": concept_keys, "name": concept_keys}),
         "Topic": pd.DataFrame({"key": pd.Series(dtype=str)}),

@@ -29,7 +29,7 @@ import io
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +163,12 @@ def bpr(users: Tensor, pos: Tensor, neg: Tensor, per_pos: int) -> Tensor:
 
 
 def recall_at_k(
-    users: Tensor, items: Tensor, train_index: Tensor, val_index: Tensor, k: int, max_users: int,
+    users: Tensor,
+    items: Tensor,
+    train_index: Tensor,
+    val_index: Tensor,
+    k: int,
+    max_users: int,
     generator: torch.Generator,
 ) -> dict[str, float]:
     """Recall@k and NDCG@k of held-out items, ranking all items minus each user's training items."""
@@ -171,7 +176,9 @@ def recall_at_k(
     if val_users.numel() == 0:
         return {"recall": 0.0, "ndcg": 0.0, "users": 0}
     if val_users.numel() > max_users:
-        val_users = val_users[torch.randperm(val_users.numel(), generator=generator)[:max_users]].sort().values
+        val_users = (
+            val_users[torch.randperm(val_users.numel(), generator=generator)[:max_users]].sort().values
+        )
     local = torch.full((users.shape[0],), -1, dtype=torch.long)
     local[val_users] = torch.arange(val_users.numel())
     scores = score(users[val_users], items)
@@ -191,19 +198,27 @@ def recall_at_k(
 
 
 def make_model(
-    config: GnnConfig, data: HeteroData, item_keys: list[str], concept_keys: list[str],
+    config: GnnConfig,
+    data: HeteroData,
+    item_keys: list[str],
+    concept_keys: list[str],
     user_keys: list[str] | None = None,
 ) -> InterestGNN:
     """A fresh InterestGNN with one ID row per given item, concept and user key."""
     text_dim = int(data["item"].x.shape[1])
-    return InterestGNN(text_dim, config.dim, config.layers, len(item_keys), len(concept_keys), len(user_keys or []))
+    return InterestGNN(
+        text_dim, config.dim, config.layers, len(item_keys), len(concept_keys), len(user_keys or [])
+    )
 
 
 def id_rows(
     ids: IdMaps, item_keys: list[str], concept_keys: list[str], user_keys: list[str] | None = None
 ) -> dict[str, Tensor]:
     """ID-table row (or -1) of every item, concept and, when `user_keys` is given, user of `ids`."""
-    rows = {"item": id_rows_for(ids.keys["item"], item_keys), "concept": id_rows_for(ids.keys["concept"], concept_keys)}
+    rows = {
+        "item": id_rows_for(ids.keys["item"], item_keys),
+        "concept": id_rows_for(ids.keys["concept"], concept_keys),
+    }
     if user_keys:
         rows["user"] = id_rows_for(ids.keys.get("user", []), user_keys)
     return rows
@@ -223,7 +238,10 @@ def trained_users(data: HeteroData, ids: IdMaps) -> list[str]:
 
 
 def warm_start_from(
-    model: InterestGNN, checkpoint: dict[str, Any], item_keys: list[str], concept_keys: list[str],
+    model: InterestGNN,
+    checkpoint: dict[str, Any],
+    item_keys: list[str],
+    concept_keys: list[str],
     user_keys: list[str] | None = None,
 ) -> int:
     """Copy a checkpoint's projections and the ID rows of matching keys into `model`. Returns rows copied.
@@ -237,8 +255,10 @@ def warm_start_from(
                 {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(name + ".")}
             )
         copied = 0
-        tables = [("item_id", item_keys, checkpoint["item_keys"]),
-                  ("concept_id", concept_keys, checkpoint["concept_keys"])]
+        tables = [
+            ("item_id", item_keys, checkpoint["item_keys"]),
+            ("concept_id", concept_keys, checkpoint["concept_keys"]),
+        ]
         if user_keys and checkpoint.get("user_keys"):
             tables.append(("user_id", user_keys, checkpoint["user_keys"]))
         for name, new_keys, old_keys in tables:
@@ -299,15 +319,20 @@ def _train(
     if train_pairs.shape[1] == 0:
         raise ValueError("no positive INTERACTED edges to train on; ingest events before fitting the GNN")
     val_pairs = index[:, val_flags]
-    interest = data[INTERESTED_IN].edge_index[:, data[INTERESTED_IN].edge_weight > 0] \
-        if INTERESTED_IN in data.edge_types else torch.zeros((2, 0), dtype=torch.long)
+    interest = (
+        data[INTERESTED_IN].edge_index[:, data[INTERESTED_IN].edge_weight > 0]
+        if INTERESTED_IN in data.edge_types
+        else torch.zeros((2, 0), dtype=torch.long)
+    )
     rows = id_rows(ids, item_keys, concept_keys, user_keys)
     graph = build_prop_graph(data, rows, config.user_concept_beta, config.use_related, val_flags)
     train_edges = torch.nonzero(positive & ~val_flags).flatten()
     step_graph, step_pairs = graph, train_pairs
     sampler = DomainSampler(data["item"].domain)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: min(1.0, (e + 1) / max(config.warmup_epochs, 1)))
+    warmup = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda e: min(1.0, (e + 1) / max(config.warmup_epochs, 1))
+    )
 
     best: dict[str, Any] = {"recall": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     history: list[dict[str, float]] = []
@@ -357,7 +382,11 @@ def _train(
 
 
 def supervision_split(
-    data: HeteroData, rows: dict[str, Tensor], config: GnnConfig, val_flags: Tensor, train_edges: Tensor,
+    data: HeteroData,
+    rows: dict[str, Tensor],
+    config: GnnConfig,
+    val_flags: Tensor,
+    train_edges: Tensor,
     generator: torch.Generator,
 ) -> tuple[PropGraph, Tensor]:
     """A graph without a random `supervision_fraction` of the training edges, and those edges.
@@ -373,8 +402,14 @@ def supervision_split(
 
 
 def train_step(
-    model: InterestGNN, graph: PropGraph, optimizer: torch.optim.Optimizer, pairs: Tensor,
-    interest: Tensor, sampler: DomainSampler, config: GnnConfig, generator: torch.Generator,
+    model: InterestGNN,
+    graph: PropGraph,
+    optimizer: torch.optim.Optimizer,
+    pairs: Tensor,
+    interest: Tensor,
+    sampler: DomainSampler,
+    config: GnnConfig,
+    generator: torch.Generator,
 ) -> float:
     model.train()
     optimizer.zero_grad()
@@ -394,8 +429,15 @@ def _evaluate(
 ) -> dict[str, float]:
     model.eval()
     out = model.split(graph, model(graph))
-    return recall_at_k(out["user"], out["item"], train_pairs, val_pairs, config.eval_k,
-                       config.max_eval_users, torch.Generator().manual_seed(seed))
+    return recall_at_k(
+        out["user"],
+        out["item"],
+        train_pairs,
+        val_pairs,
+        config.eval_k,
+        config.max_eval_users,
+        torch.Generator().manual_seed(seed),
+    )
 
 
 def model_version(model: InterestGNN) -> str:
@@ -404,7 +446,7 @@ def model_version(model: InterestGNN) -> str:
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().numpy().tobytes())
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     return f"gnn-{stamp}-{digest.hexdigest()[:8]}"
 
 
@@ -447,8 +489,14 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 def model_from_checkpoint(payload: dict[str, Any]) -> tuple[InterestGNN, GnnConfig]:
     config = GnnConfig(**payload["config"])
-    model = InterestGNN(payload["text_dim"], config.dim, config.layers,
-                        len(payload["item_keys"]), len(payload["concept_keys"]), len(payload.get("user_keys", [])))
+    model = InterestGNN(
+        payload["text_dim"],
+        config.dim,
+        config.layers,
+        len(payload["item_keys"]),
+        len(payload["concept_keys"]),
+        len(payload.get("user_keys", [])),
+    )
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return model, config

@@ -5,8 +5,27 @@ The public API is `InterestGraph` (see `ikg.graph`); results are plain dataclass
 
 from ikg.graph import InterestGraph, UnknownItemError
 from ikg.results import (
-    Bridge, Explanation, Interest, Migration, PathStep, Profile, Recommendation, RefreshReport, to_frame,
+    Bridge,
+    Explanation,
+    Interest,
+    Migration,
+    PathStep,
+    Profile,
+    Recommendation,
+    RefreshReport,
+    to_frame,
 )
 
-__all__ = ["InterestGraph", "UnknownItemError", "Recommendation", "Explanation", "PathStep", "Migration",
-           "Bridge", "Profile", "Interest", "RefreshReport", "to_frame"]
+__all__ = [
+    "Bridge",
+    "Explanation",
+    "Interest",
+    "InterestGraph",
+    "Migration",
+    "PathStep",
+    "Profile",
+    "Recommendation",
+    "RefreshReport",
+    "UnknownItemError",
+    "to_frame",
+]

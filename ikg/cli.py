@@ -39,10 +39,15 @@ def _open(ctx: click.Context):
     if opts["neo4j"]:
         uri = os.environ.get("NEO4J_URI")
         if not uri:
-            raise click.UsageError("--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment")
-        return InterestGraph.open(opts["path"] or "ikg-neo4j-state", neo4j_uri=uri,
-                                  auth=(os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", "")),
-                                  database=os.environ.get("NEO4J_DATABASE", "neo4j"))
+            raise click.UsageError(
+                "--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment"
+            )
+        return InterestGraph.open(
+            opts["path"] or "ikg-neo4j-state",
+            neo4j_uri=uri,
+            auth=(os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", "")),
+            database=os.environ.get("NEO4J_DATABASE", "neo4j"),
+        )
     return InterestGraph.open(opts["path"] or "ikg-data")
 
 
@@ -60,7 +65,9 @@ def _emit(ctx: click.Context, payload: Any, table: Table | None = None) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="log what happens")
 @click.pass_context
 def main(ctx: click.Context, path: str | None, neo4j: bool, as_json: bool, verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     ctx.ensure_object(dict)
@@ -68,7 +75,13 @@ def main(ctx: click.Context, path: str | None, neo4j: bool, as_json: bool, verbo
 
 
 @main.command()
-@click.option("--items", "item_files", multiple=True, type=click.Path(exists=True), help="items file (CSV/Parquet/JSONL)")
+@click.option(
+    "--items",
+    "item_files",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="items file (CSV/Parquet/JSONL)",
+)
 @click.option("--events", "event_files", multiple=True, type=click.Path(exists=True), help="events file")
 @click.pass_context
 def ingest(ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[str, ...]) -> None:
@@ -82,7 +95,9 @@ def ingest(ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[s
         reports = [ig.ingest_items(f) for f in item_files] + [ig.ingest_events(f) for f in event_files]
     table = Table("source", "read", "accepted", "quarantined", "deduplicated", title="ingest")
     for r in reports:
-        table.add_row(str(r["source"]), *(str(r[k]) for k in ("read", "accepted", "quarantined", "deduplicated")))
+        table.add_row(
+            str(r["source"]), *(str(r[k]) for k in ("read", "accepted", "quarantined", "deduplicated"))
+        )
     _emit(ctx, reports, table)
 
 
@@ -106,7 +121,9 @@ def refresh(ctx: click.Context, full: bool) -> None:
 def _recs_table(title: str, recs) -> Table:
     table = Table("#", "item", "title", "domain", "match", "why", title=title)
     for n, r in enumerate(recs, 1):
-        table.add_row(str(n), r.item_id, r.title, r.domain, f"{round(100 * r.similarity)}%", "; ".join(r.reasons[:2]))
+        table.add_row(
+            str(n), r.item_id, r.title, r.domain, f"{round(100 * r.similarity)}%", "; ".join(r.reasons[:2])
+        )
     return table
 
 
@@ -117,7 +134,9 @@ def _recs_table(title: str, recs) -> Table:
 @click.option("--include-seen", is_flag=True, help="keep items the user already engaged with")
 @click.option("--diversity", default=0.0, show_default=True, help="MMR re-ranking strength in [0, 1)")
 @click.pass_context
-def recommend(ctx: click.Context, user_id: str, k: int, domain: str | None, include_seen: bool, diversity: float) -> None:
+def recommend(
+    ctx: click.Context, user_id: str, k: int, domain: str | None, include_seen: bool, diversity: float
+) -> None:
     """Top-k items for USER_ID with a readable match and reasons.
 
     Example: ikg recommend demo-u001 --domain films -k 5
@@ -142,10 +161,18 @@ def migrate(ctx: click.Context, user_id: str, target_domain: str, k: int) -> Non
     if ctx.obj["json"]:
         _emit(ctx, result.to_dict())
         return
-    bridges = Table("interest", "weight", "via", "from", "leads to", title=f"bridges into {target_domain}"
-                    + (" (cold start)" if result.cold_start else ""))
+    bridges = Table(
+        "interest",
+        "weight",
+        "via",
+        "from",
+        "leads to",
+        title=f"bridges into {target_domain}" + (" (cold start)" if result.cold_start else ""),
+    )
     for b in result.bridges:
-        bridges.add_row(b.name, f"{b.weight:.2f}", b.via, ", ".join(b.source_items[:3]), ", ".join(b.target_items[:3]))
+        bridges.add_row(
+            b.name, f"{b.weight:.2f}", b.via, ", ".join(b.source_items[:3]), ", ".join(b.target_items[:3])
+        )
     console.print(bridges)
     console.print(_recs_table(f"{target_domain} for {user_id}", result.items))
 
@@ -161,7 +188,12 @@ def explain(ctx: click.Context, user_id: str, item_id: str, limit: int) -> None:
         paths = ig.explain(user_id, item_id, limit=limit)
     table = Table("kind", "path", "score", "cypher params", title=f"why {item_id} for {user_id}")
     for p in paths:
-        table.add_row(p.kind, " -> ".join(f"{s.label}:{s.name}" for s in p.nodes), f"{p.score:.2e}", json.dumps(p.params))
+        table.add_row(
+            p.kind,
+            " -> ".join(f"{s.label}:{s.name}" for s in p.nodes),
+            f"{p.score:.2e}",
+            json.dumps(p.params),
+        )
     _emit(ctx, [p.to_dict() for p in paths], table)
 
 
@@ -225,12 +257,16 @@ def demo(ctx: click.Context, out: str, users: int, fresh: bool, use_neo4j: bool)
     neo4j = ctx.obj["neo4j"] or use_neo4j
     if neo4j and not os.environ.get("NEO4J_URI"):
         raise click.UsageError("--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment")
-    run_demo(ctx.obj["path"] or "ikg-data", Path(out), n_users=users, fresh=fresh, neo4j=neo4j, console=console)
+    run_demo(
+        ctx.obj["path"] or "ikg-data", Path(out), n_users=users, fresh=fresh, neo4j=neo4j, console=console
+    )
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False)
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False
+)
 @click.pass_context
-def eval(ctx: click.Context) -> None:  # noqa: A001 - the command is called eval
+def eval(ctx: click.Context) -> None:
     """Evaluate against popularity, item-kNN, LightGCN and text baselines (see `ikg eval --help`)."""
     from ikg.eval.cli import main as eval_main
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import click
 
@@ -58,8 +59,9 @@ class ReadOnlyError(CypherKitError):
 
 
 # ---- parameters -----------------------------------------------------------------------------
-def bind_params(query: SavedQuery, params: Mapping[str, Any] | None = None,
-                strict: bool | None = None) -> dict[str, Any]:
+def bind_params(
+    query: SavedQuery, params: Mapping[str, Any] | None = None, strict: bool | None = None
+) -> dict[str, Any]:
     """The parameters to send for `query`: given values coerced to their declared types,
     defaults filled in. Missing or badly typed parameters raise ParamError, and so do unknown
     ones when `strict` (default: when the query declares parameters or is a saved file)."""
@@ -92,7 +94,8 @@ def bind_params(query: SavedQuery, params: Mapping[str, Any] | None = None,
         how = " ".join(f"--param {name}=..." for name in missing)
         raise ParamError(
             f"{label}: missing required parameter(s): {', '.join('$' + m for m in missing)} "
-            f"(give them as {how})")
+            f"(give them as {how})"
+        )
     return bound
 
 
@@ -111,15 +114,18 @@ def parse_param_pairs(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 # ---- results --------------------------------------------------------------------------------
 def to_plain(value: Any) -> Any:
     """A Neo4j value as plain Python (nodes and relationships become dicts of their properties)."""
-    from neo4j.graph import Node, Path as GraphPath, Relationship
+    from neo4j.graph import Node, Relationship
+    from neo4j.graph import Path as GraphPath
 
     if isinstance(value, Node):
         return {"_labels": sorted(value.labels), **{k: to_plain(v) for k, v in value.items()}}
     if isinstance(value, Relationship):
         return {"_type": value.type, **{k: to_plain(v) for k, v in value.items()}}
     if isinstance(value, GraphPath):
-        return {"nodes": [to_plain(n) for n in value.nodes],
-                "relationships": [to_plain(r) for r in value.relationships]}
+        return {
+            "nodes": [to_plain(n) for n in value.nodes],
+            "relationships": [to_plain(r) for r in value.relationships],
+        }
     if isinstance(value, dict):
         return {k: to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -137,16 +143,18 @@ def _driver_for(target: Any):
     if isinstance(target, Neo4jConfig):
         from neo4j import GraphDatabase
 
-        driver = GraphDatabase.driver(target.uri, auth=(target.user, target.password),
-                                      notifications_min_severity="OFF")
+        driver = GraphDatabase.driver(
+            target.uri, auth=(target.user, target.password), notifications_min_severity="OFF"
+        )
         return driver, target.database, True
     if hasattr(target, "session") and hasattr(target, "verify_connectivity"):
         return target, None, False
     raise TypeError(f"expected a kg.neo4j_store.Neo4jConfig or a neo4j Driver, got {type(target).__name__}")
 
 
-def _execute(target: Any, text: str, params: dict[str, Any], write: bool, database: str | None,
-             label: str) -> list[dict]:
+def _execute(
+    target: Any, text: str, params: dict[str, Any], write: bool, database: str | None, label: str
+) -> list[dict]:
     from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable  # AuthError is a ClientError
 
     driver, default_db, owned = _driver_for(target)
@@ -164,8 +172,9 @@ def _execute(target: Any, text: str, params: dict[str, Any], write: bool, databa
     except (AuthError, ServiceUnavailable) as exc:
         config = target if isinstance(target, Neo4jConfig) else getattr(target, "config", None)
         where = f" at {config.uri} as user {config.user!r}" if isinstance(config, Neo4jConfig) else ""
-        raise CypherKitError(f"cannot reach Neo4j{where}: {type(exc).__name__}: {exc}. Check the connection: "
-                             f"{ENV_HELP}") from exc
+        raise CypherKitError(
+            f"cannot reach Neo4j{where}: {type(exc).__name__}: {exc}. Check the connection: {ENV_HELP}"
+        ) from exc
     except ClientError as exc:
         if exc.code == ACCESS_MODE_CODE:
             raise ReadOnlyError(
@@ -178,8 +187,13 @@ def _execute(target: Any, text: str, params: dict[str, Any], write: bool, databa
             driver.close()
 
 
-def run_saved(config_or_driver: Any, name: str, params: Mapping[str, Any] | None = None,
-              write: bool = False, database: str | None = None) -> list[dict]:
+def run_saved(
+    config_or_driver: Any,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    write: bool = False,
+    database: str | None = None,
+) -> list[dict]:
     """Run the saved query `name` with `params` (strings are coerced to the declared types).
 
     Read transaction by default (the database refuses writes: ReadOnlyError); `write=True`
@@ -190,8 +204,13 @@ def run_saved(config_or_driver: Any, name: str, params: Mapping[str, Any] | None
     return _execute(config_or_driver, query.text, bound, write, database, name)
 
 
-def run_text(config_or_driver: Any, text: str, params: Mapping[str, Any] | None = None,
-             write: bool = False, database: str | None = None) -> list[dict]:
+def run_text(
+    config_or_driver: Any,
+    text: str,
+    params: Mapping[str, Any] | None = None,
+    write: bool = False,
+    database: str | None = None,
+) -> list[dict]:
     """Run any Cypher text. A `// params:` header in it declares types and defaults as in the
     saved queries; without one, values are sent as given. Every `$name` the text uses must be
     given (or defaulted), else ParamError names the missing ones."""
@@ -267,11 +286,30 @@ def list_command(as_json: bool) -> None:
     """List the saved queries with their purpose and parameters."""
     queries = list_queries()
     if as_json:
-        click.echo(json.dumps([
-            {"name": q.name, "purpose": q.purpose, "example": q.example,
-             "params": [{"name": p.name, "type": p.type, "required": p.required, "default": p.default,
-                         "description": p.description} for p in q.params]}
-            for q in queries], indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": q.name,
+                        "purpose": q.purpose,
+                        "example": q.example,
+                        "params": [
+                            {
+                                "name": p.name,
+                                "type": p.type,
+                                "required": p.required,
+                                "default": p.default,
+                                "description": p.description,
+                            }
+                            for p in q.params
+                        ],
+                    }
+                    for q in queries
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     from rich.console import Console
     from rich.table import Table
@@ -314,10 +352,19 @@ def browser_params(query: SavedQuery, values: Mapping[str, Any] | None = None) -
 
 @cypher.command("show")
 @click.argument("name")
-@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="A value for the :params line (with --browser).")
-@click.option("--browser", is_flag=True,
-              help="Start with a `:params {...}` line (defaults filled in) for Neo4j Browser / cypher-shell.")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A value for the :params line (with --browser).",
+)
+@click.option(
+    "--browser",
+    is_flag=True,
+    help="Start with a `:params {...}` line (defaults filled in) for Neo4j Browser / cypher-shell.",
+)
 def show_command(name: str, params: tuple[str, ...], browser: bool) -> None:
     """Print a saved query's file (header and Cypher), e.g. to paste into Neo4j Browser."""
     try:
@@ -330,8 +377,14 @@ def show_command(name: str, params: tuple[str, ...], browser: bool) -> None:
 
 @cypher.command("run")
 @click.argument("name")
-@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="A query parameter; repeat for several (e.g. --param user_id=demo-u001).")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A query parameter; repeat for several (e.g. --param user_id=demo-u001).",
+)
 @click.option("--write", is_flag=True, help="Run in a write transaction (default: read-only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
 def run_command(name: str, params: tuple[str, ...], write: bool, as_json: bool) -> None:

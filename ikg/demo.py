@@ -23,8 +23,14 @@ from ikg.graph import InterestGraph
 SHOWCASE_USER = "demo-u001"
 
 
-def run_demo(path: str | Path, out: Path, n_users: int = 120, fresh: bool = True, neo4j: bool = False,
-             console: Console | None = None) -> dict[str, Any]:
+def run_demo(
+    path: str | Path,
+    out: Path,
+    n_users: int = 120,
+    fresh: bool = True,
+    neo4j: bool = False,
+    console: Console | None = None,
+) -> dict[str, Any]:
     """Run the demo into `path` (embedded store) or the configured Neo4j; write outputs to `out`."""
     import os
 
@@ -37,9 +43,12 @@ def run_demo(path: str | Path, out: Path, n_users: int = 120, fresh: bool = True
         state = path if path.name != "ikg-data" else Path("ikg-neo4j-state")
         if fresh and state.exists():
             shutil.rmtree(state)
-        ig = InterestGraph.open(state, neo4j_uri=os.environ["NEO4J_URI"],
-                                auth=(os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", "")),
-                                database=os.environ.get("NEO4J_DATABASE", "neo4j"))
+        ig = InterestGraph.open(
+            state,
+            neo4j_uri=os.environ["NEO4J_URI"],
+            auth=(os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", "")),
+            database=os.environ.get("NEO4J_DATABASE", "neo4j"),
+        )
         if fresh:
             ig.store.clear()
     else:
@@ -49,8 +58,10 @@ def run_demo(path: str | Path, out: Path, n_users: int = 120, fresh: bool = True
         catalog = load_catalog()
         events = make_demo_events(n_users=n_users)
         console.rule("[bold]interest-kg demo")
-        console.print(f"catalog: {len(catalog)} items in {catalog['domain'].nunique()} domains; "
-                      f"{events['user_id'].nunique()} users, {len(events)} events")
+        console.print(
+            f"catalog: {len(catalog)} items in {catalog['domain'].nunique()} domains; "
+            f"{events['user_id'].nunique()} users, {len(events)} events"
+        )
         ig.ingest_items(catalog)
         ig.ingest_events(events)
         report = ig.refresh(progress=True)
@@ -67,11 +78,22 @@ def run_demo(path: str | Path, out: Path, n_users: int = 120, fresh: bool = True
             console.print(f"  - {p.text}\n    [dim]{p.cypher}  {json.dumps(p.params)}[/dim]")
 
         migration = ig.migrate(COLD_USER, "music", k=5)
-        bridges = Table("interest", "weight", "via", "from", "leads to",
-                        title=f"{COLD_USER} has no music history: interests carried into music")
+        bridges = Table(
+            "interest",
+            "weight",
+            "via",
+            "from",
+            "leads to",
+            title=f"{COLD_USER} has no music history: interests carried into music",
+        )
         for b in migration.bridges[:6]:
-            bridges.add_row(b.name, f"{b.weight:.2f}", b.via, ", ".join(_titles(ig, b.source_items[:2])),
-                            ", ".join(_titles(ig, b.target_items[:2])))
+            bridges.add_row(
+                b.name,
+                f"{b.weight:.2f}",
+                b.via,
+                ", ".join(_titles(ig, b.source_items[:2])),
+                ", ".join(_titles(ig, b.target_items[:2])),
+            )
         console.print(bridges)
         _print_recs(console, f"music for {COLD_USER}", migration.items)
 
@@ -83,12 +105,19 @@ def run_demo(path: str | Path, out: Path, n_users: int = 120, fresh: bool = True
         console.print(drift)
 
         picture = draw_migration(ig, migration, out / "migration.png")
-        summary = {"report": report.to_dict(), "recommendations": [r.to_dict() for r in recs],
-                   "explanations": [p.to_dict() for p in paths], "migration": migration.to_dict(),
-                   "profile": prof.to_dict(), "picture": str(picture)}
+        summary = {
+            "report": report.to_dict(),
+            "recommendations": [r.to_dict() for r in recs],
+            "explanations": [p.to_dict() for p in paths],
+            "migration": migration.to_dict(),
+            "profile": prof.to_dict(),
+            "picture": str(picture),
+        }
         (out / "demo.json").write_text(json.dumps(summary, default=str, indent=2))
-        console.print(f"picture of the migration: {picture}; full output: {out / 'demo.json'}; "
-                      f"took {time.perf_counter() - started:.0f}s")
+        console.print(
+            f"picture of the migration: {picture}; full output: {out / 'demo.json'}; "
+            f"took {time.perf_counter() - started:.0f}s"
+        )
     return summary
 
 
@@ -133,14 +162,15 @@ def draw_migration(ig: InterestGraph, migration, target: Path) -> Path:
             graph.add_node(titles.get(item, item), kind="target")
             graph.add_edge(concept, titles.get(item, item))
     layers = {"user": 0, "source": 1, "concept": 2, "target": 3}
-    for node, data in graph.nodes(data=True):
+    for _node, data in graph.nodes(data=True):
         data["layer"] = layers[data["kind"]]
     pos = nx.multipartite_layout(graph, subset_key="layer")
     colours = {"user": "#d62728", "source": "#1f77b4", "concept": "#ff7f0e", "target": "#2ca02c"}
     fig, ax = plt.subplots(figsize=(14, 8))
     nx.draw_networkx_edges(graph, pos, ax=ax, alpha=0.4, arrows=True, arrowsize=10)
-    nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=350,
-                           node_color=[colours[d["kind"]] for _, d in graph.nodes(data=True)])
+    nx.draw_networkx_nodes(
+        graph, pos, ax=ax, node_size=350, node_color=[colours[d["kind"]] for _, d in graph.nodes(data=True)]
+    )
     nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8)
     ax.set_title(f"{user}: history (blue) -> bridging concepts (orange) -> {migration.target_domain} (green)")
     ax.margins(x=0.18)

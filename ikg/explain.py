@@ -19,16 +19,16 @@ from ikg.results import Explanation, PathStep
 
 CYPHER = {
     "interest": "MATCH p = (u:User {id: $user_id})-[:INTERESTED_IN]->(c:Concept {key: $concept})"
-                "<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
+    "<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
     "history": "MATCH p = (u:User {id: $user_id})-[:INTERACTED]->(j:Item {id: $via_item})"
-               "-[:HAS_CONCEPT]->(c:Concept {key: $concept})<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
+    "-[:HAS_CONCEPT]->(c:Concept {key: $concept})<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
     "co_engagement": "MATCH p = (u:User {id: $user_id})-[:INTERACTED]->(j:Item {id: $via_item})"
-                     "<-[:INTERACTED]-(v:User {id: $via_user})-[:INTERACTED]->(i:Item {id: $item_id}) RETURN p",
+    "<-[:INTERACTED]-(v:User {id: $via_user})-[:INTERACTED]->(i:Item {id: $item_id}) RETURN p",
     "related": "MATCH p = (u:User {id: $user_id})-[:INTERESTED_IN]->(c:Concept {key: $concept})"
-               "-[:RELATED_TO]-(d:Concept {key: $concept2})<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
+    "-[:RELATED_TO]-(d:Concept {key: $concept2})<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
     "topic": "MATCH p = (u:User {id: $user_id})-[:INTERESTED_IN]->(c:Concept {key: $concept})"
-             "-[:IN_TOPIC]->(t:Topic {id: $topic})<-[:IN_TOPIC]-(d:Concept {key: $concept2})"
-             "<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
+    "-[:IN_TOPIC]->(t:Topic {id: $topic})<-[:IN_TOPIC]-(d:Concept {key: $concept2})"
+    "<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
 }
 RELS = {
     "interest": ["INTERESTED_IN", "HAS_CONCEPT"],
@@ -59,7 +59,7 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
     if u is None or i is None:
         return []
     names = model.concept_names
-    item_concepts = dict(_nz(idx.IC[i], limit=10_000))        # concept -> HAS_CONCEPT weight
+    item_concepts = dict(_nz(idx.IC[i], limit=10_000))  # concept -> HAS_CONCEPT weight
     found: list[tuple[float, str, list[PathStep], dict]] = []
 
     def step_user(key):
@@ -82,29 +82,50 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
     history = [(j, w) for j, w in scaled_history(u) if j != i]
     for c, w in user_concepts:
         if c in item_concepts:
-            found.append((KIND_WEIGHT["interest"] * w * item_concepts[c], "interest",
-                          [step_user(user_id), step_concept(c), step_item(i)], {"concept": idx.concepts[c]}))
+            found.append(
+                (
+                    KIND_WEIGHT["interest"] * w * item_concepts[c],
+                    "interest",
+                    [step_user(user_id), step_concept(c), step_item(i)],
+                    {"concept": idx.concepts[c]},
+                )
+            )
     for j, wj in history:
         for c, wc in _nz(idx.IC[j]):
             if c in item_concepts:
-                found.append((KIND_WEIGHT["history"] * wj * wc * item_concepts[c], "history",
-                              [step_user(user_id), step_item(j), step_concept(c), step_item(i)],
-                              {"via_item": idx.items[j], "concept": idx.concepts[c]}))
+                found.append(
+                    (
+                        KIND_WEIGHT["history"] * wj * wc * item_concepts[c],
+                        "history",
+                        [step_user(user_id), step_item(j), step_concept(c), step_item(i)],
+                        {"via_item": idx.items[j], "concept": idx.concepts[c]},
+                    )
+                )
     item_users = set(idx.R.T[i].tocsr().indices.tolist())
     for j, wj in history:
         for v, _ in _nz(idx.R.T[j]):
             if v != u and v in item_users:
                 weights = dict(scaled_history(v))
                 if j in weights and i in weights:
-                    found.append((KIND_WEIGHT["co_engagement"] * wj * weights[j] * weights[i], "co_engagement",
-                                  [step_user(user_id), step_item(j), step_user(idx.users[v]), step_item(i)],
-                                  {"via_item": idx.items[j], "via_user": idx.users[v]}))
+                    found.append(
+                        (
+                            KIND_WEIGHT["co_engagement"] * wj * weights[j] * weights[i],
+                            "co_engagement",
+                            [step_user(user_id), step_item(j), step_user(idx.users[v]), step_item(i)],
+                            {"via_item": idx.items[j], "via_user": idx.users[v]},
+                        )
+                    )
     for c, w in user_concepts:
         for d, score in _nz(idx.CC[c]):
             if d in item_concepts and d != c:
-                found.append((KIND_WEIGHT["related"] * w * score * item_concepts[d], "related",
-                              [step_user(user_id), step_concept(c), step_concept(d), step_item(i)],
-                              {"concept": idx.concepts[c], "concept2": idx.concepts[d]}))
+                found.append(
+                    (
+                        KIND_WEIGHT["related"] * w * score * item_concepts[d],
+                        "related",
+                        [step_user(user_id), step_concept(c), step_concept(d), step_item(i)],
+                        {"concept": idx.concepts[c], "concept2": idx.concepts[d]},
+                    )
+                )
     topic_of = {int(c): (int(t), float(idx.CT[c, t])) for c, t in zip(*idx.CT.nonzero())}
     for c, w in user_concepts:
         if c not in topic_of:
@@ -113,10 +134,20 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
         for d, wd in item_concepts.items():
             if d != c and d in topic_of and topic_of[d][0] == t:
                 topic = idx.topics[t]
-                found.append((KIND_WEIGHT["topic"] * w * wt * topic_of[d][1] * wd, "topic",
-                              [step_user(user_id), step_concept(c), PathStep("Topic", topic, topic),
-                               step_concept(d), step_item(i)],
-                              {"concept": idx.concepts[c], "topic": topic, "concept2": idx.concepts[d]}))
+                found.append(
+                    (
+                        KIND_WEIGHT["topic"] * w * wt * topic_of[d][1] * wd,
+                        "topic",
+                        [
+                            step_user(user_id),
+                            step_concept(c),
+                            PathStep("Topic", topic, topic),
+                            step_concept(d),
+                            step_item(i),
+                        ],
+                        {"concept": idx.concepts[c], "topic": topic, "concept2": idx.concepts[d]},
+                    )
+                )
     found.sort(key=lambda f: (-f[0], f[1], [s.key for s in f[2]]))
     per_kind: dict[str, int] = {}
     out: list[Explanation] = []
@@ -125,8 +156,11 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
             continue
         per_kind[kind] = per_kind.get(kind, 0) + 1
         params = {"user_id": user_id, "item_id": item_id, **extra}
-        out.append(Explanation(kind, steps, RELS[kind], round(float(score), 8), describe(kind, steps),
-                               CYPHER[kind], params))
+        out.append(
+            Explanation(
+                kind, steps, RELS[kind], round(float(score), 8), describe(kind, steps), CYPHER[kind], params
+            )
+        )
         if len(out) >= limit:
             break
     return out
@@ -144,4 +178,3 @@ def describe(kind: str, steps: list[PathStep]) -> str:
     if kind == "related":
         return f"your interest '{steps[1].name}' is related to '{steps[2].name}', a theme of '{item}'"
     return f"your interest '{steps[1].name}' and '{steps[3].name}' ('{item}') share a topic"
-

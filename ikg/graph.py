@@ -16,23 +16,23 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from kg.embedded import EmbeddedStore
-from kg.ingest import KINDS, ingest_events, ingest_items, write_quarantine
-from kg.neo4j_store import Neo4jConfig, Neo4jStore
-from kg.store import GraphStore
-from kg.weights import WeightConfig
 
 from ikg.explain import explain_paths
 from ikg.refresh import run_refresh
 from ikg.results import Bridge, Explanation, Interest, Migration, Profile, Recommendation, RefreshReport
 from ikg.serving import ServingModel
 from ikg.workdir import Workdir
+from kg.embedded import EmbeddedStore
+from kg.ingest import ingest_events, ingest_items, write_quarantine
+from kg.neo4j_store import Neo4jConfig, Neo4jStore
+from kg.store import GraphStore
+from kg.weights import WeightConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,16 @@ class UnknownItemError(KeyError):
 class InterestGraph:
     """A knowledge-graph interest model over one store and one working folder."""
 
-    def __init__(self, store: GraphStore, workdir: str | os.PathLike[str], extractor: str = "local",
-                 extractor_options: Mapping[str, Any] | None = None, use_gnn: bool = True,
-                 gnn_config: Any = None, weights: WeightConfig | None = None) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        workdir: str | os.PathLike[str],
+        extractor: str = "local",
+        extractor_options: Mapping[str, Any] | None = None,
+        use_gnn: bool = True,
+        gnn_config: Any = None,
+        weights: WeightConfig | None = None,
+    ) -> None:
         self.store = store
         self.workdir = Workdir(workdir)
         self.extractor = extractor
@@ -71,7 +78,7 @@ class InterestGraph:
         auth: tuple[str, str] | None = None,
         database: str = "neo4j",
         **options: Any,
-    ) -> "InterestGraph":
+    ) -> InterestGraph:
         """Open (or create) an interest graph.
 
         With only `path`, the graph lives in an embedded store under `path/graph`. With
@@ -88,7 +95,7 @@ class InterestGraph:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "InterestGraph":
+    def __enter__(self) -> InterestGraph:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -115,8 +122,13 @@ class InterestGraph:
     def _stage(self, kind: str, result) -> dict[str, Any]:
         if len(result.quarantine):
             path = write_quarantine(result.quarantine, self.workdir.quarantine_dir)
-            log.warning("%s: %d rows quarantined (see %s); first: %s", kind, len(result.quarantine), path,
-                        result.messages(1)[0])
+            log.warning(
+                "%s: %d rows quarantined (see %s); first: %s",
+                kind,
+                len(result.quarantine),
+                path,
+                result.messages(1)[0],
+            )
         if len(result.clean):
             self.workdir.stage(kind, result.clean)
         return dict(result.report)
@@ -139,9 +151,15 @@ class InterestGraph:
 
         try:
             report = run_refresh(
-                self.store, self.workdir, lambda: get_extractor(self.extractor, **self.extractor_options),
-                full=full, gnn_config=self.gnn_config, use_gnn=self.use_gnn, weights=self.weights,
-                progress=progress)
+                self.store,
+                self.workdir,
+                lambda: get_extractor(self.extractor, **self.extractor_options),
+                full=full,
+                gnn_config=self.gnn_config,
+                use_gnn=self.use_gnn,
+                weights=self.weights,
+                progress=progress,
+            )
         except Exception:
             if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
                 self.store = EmbeddedStore(self.store.path)
@@ -164,8 +182,13 @@ class InterestGraph:
         if self._model is None:
             if state.version is None:
                 raise RuntimeError("nothing to serve yet: ingest items and events, then call refresh()")
-            self._model = ServingModel.build(self.store.snapshot(), state.version, state.arrays,
-                                             state.meta.get("blend"), state.meta.get("walk"))
+            self._model = ServingModel.build(
+                self.store.snapshot(),
+                state.version,
+                state.arrays,
+                state.meta.get("blend"),
+                state.meta.get("walk"),
+            )
         return self._model
 
     def _live_dislikes(self) -> dict[str, set[str]]:
@@ -178,19 +201,32 @@ class InterestGraph:
         tmp.write_text(json.dumps({u: sorted(s) for u, s in dislikes.items() if s}, sort_keys=True))
         os.replace(tmp, path)
 
-    def recommend(self, user_id: str, k: int = 20, domain: str | None = None, exclude_seen: bool = True,
-                  diversity: float = 0.0) -> list[Recommendation]:
+    def recommend(
+        self,
+        user_id: str,
+        k: int = 20,
+        domain: str | None = None,
+        exclude_seen: bool = True,
+        diversity: float = 0.0,
+    ) -> list[Recommendation]:
         """Top-k items for a user, each with score, a 0-1 similarity and its top reasons.
 
         `domain` restricts to one domain; `diversity` in [0, 1) re-ranks with MMR over item
         vectors. A user unknown to the graph gets the most popular items (cold start).
         """
-        return self.recommend_batch([user_id], k=k, domain=domain, exclude_seen=exclude_seen,
-                                    diversity=diversity)[user_id]
+        return self.recommend_batch(
+            [user_id], k=k, domain=domain, exclude_seen=exclude_seen, diversity=diversity
+        )[user_id]
 
-    def recommend_batch(self, user_ids: Sequence[str], k: int = 20, domain: str | None = None,
-                        exclude_seen: bool = True, diversity: float = 0.0,
-                        with_reasons: bool = True) -> dict[str, list[Recommendation]]:
+    def recommend_batch(
+        self,
+        user_ids: Sequence[str],
+        k: int = 20,
+        domain: str | None = None,
+        exclude_seen: bool = True,
+        diversity: float = 0.0,
+        with_reasons: bool = True,
+    ) -> dict[str, list[Recommendation]]:
         """`recommend` for many users at once (one batched scoring pass; same results)."""
         model = self.model()
         self._check_domain(domain)
@@ -198,9 +234,10 @@ class InterestGraph:
         out: dict[str, list[Recommendation]] = {}
         dislikes = self._live_dislikes()
         for start in range(0, len(users), 256):
-            chunk = users[start:start + 256]
-            for user, recs in zip(chunk, model.recommend(chunk, k, domain, exclude_seen, dislikes,
-                                                         with_reasons, diversity)):
+            chunk = users[start : start + 256]
+            for user, recs in zip(
+                chunk, model.recommend(chunk, k, domain, exclude_seen, dislikes, with_reasons, diversity)
+            ):
                 out[user] = recs
         return out
 
@@ -253,12 +290,23 @@ class InterestGraph:
                 targets_of = max(reachable, key=lambda d: related[c, d])
                 via = f"related concept '{model.concept_names.get(idx.concepts[targets_of], idx.concepts[targets_of])}'"
             carriers = [j for j in history if idx.IC[j, c] > 0 and not in_target[j]]
-            target_cols = set(idx.IC[:, targets_of].nonzero()[0].tolist()) & set(np.flatnonzero(in_target).tolist())
-            ordered = [i for i in ranked_target if i in target_cols] + sorted(target_cols - set(ranked_target),
-                                                                                  key=lambda i: -idx.popularity[i])
+            target_cols = set(idx.IC[:, targets_of].nonzero()[0].tolist()) & set(
+                np.flatnonzero(in_target).tolist()
+            )
+            ordered = [i for i in ranked_target if i in target_cols] + sorted(
+                target_cols - set(ranked_target), key=lambda i: -idx.popularity[i]
+            )
             key = idx.concepts[c]
-            found.append(Bridge(key, model.concept_names.get(key, key), round(float(user_concepts[c] / top), 4),
-                                [idx.items[j] for j in carriers[:5]], [idx.items[i] for i in ordered[:5]], via))
+            found.append(
+                Bridge(
+                    key,
+                    model.concept_names.get(key, key),
+                    round(float(user_concepts[c] / top), 4),
+                    [idx.items[j] for j in carriers[:5]],
+                    [idx.items[i] for i in ordered[:5]],
+                    via,
+                )
+            )
         return Migration(user_id, target_domain, cold, found, items)
 
     def profile(self, user_id: str, windows: int = 3, top: int = 20) -> Profile:
@@ -267,8 +315,16 @@ class InterestGraph:
         state = self._current_state()
         interests = state.table("interests")
         mine = interests[interests["user_id"] == user_id].sort_values("weight", ascending=False).head(top)
-        points = [Interest(r.key, model.concept_names.get(r.key, r.key), round(float(r.weight), 4),
-                           [str(d) for d in r.domains], r.source) for r in mine.itertuples()]
+        points = [
+            Interest(
+                r.key,
+                model.concept_names.get(r.key, r.key),
+                round(float(r.weight), 4),
+                [str(d) for d in r.domains],
+                r.source,
+            )
+            for r in mine.itertuples()
+        ]
         idx = model.index
         topic_weight: dict[str, float] = {}
         for p in points:
@@ -278,14 +334,17 @@ class InterestGraph:
             for t in idx.CT[c].indices:
                 topic_weight[idx.topics[t]] = topic_weight.get(idx.topics[t], 0.0) + p.weight
         topic_names = self.store.get_nodes("Topic", list(topic_weight))
-        topics = [{"id": t, "name": topic_names.get(t, {}).get("name", t), "weight": round(w, 4)}
-                  for t, w in sorted(topic_weight.items(), key=lambda kv: -kv[1])]
+        topics = [
+            {"id": t, "name": topic_names.get(t, {}).get("name", t), "weight": round(w, 4)}
+            for t, w in sorted(topic_weight.items(), key=lambda kv: -kv[1])
+        ]
         interactions = state.table("interactions")
         mine_i = interactions[interactions["user_id"] == user_id]
         items = state.table("items")
         domains = mine_i.merge(items[["item_id", "domain"]], on="item_id")["domain"].value_counts().to_dict()
-        drift = interest_drift(state.table("events"), state.table("item_concepts"), user_id, windows,
-                               model.concept_names)
+        drift = interest_drift(
+            state.table("events"), state.table("item_concepts"), user_id, windows, model.concept_names
+        )
         return Profile(user_id, points, topics, {str(k): int(v) for k, v in domains.items()}, drift)
 
     # ---- feedback and deletion ----------------------------------------------------------
@@ -297,8 +356,18 @@ class InterestGraph:
             raise ValueError("feedback needs a non-empty user_id string")
         if item_id not in self._known_items():
             raise UnknownItemError(f"item {item_id!r} is not in the graph or the inbox; ingest it first")
-        event = pd.DataFrame([{"user_id": user_id, "item_id": item_id, "kind": kind,
-                               "ts": float(ts if ts is not None else time.time()), "rating": np.nan, "text": None}])
+        event = pd.DataFrame(
+            [
+                {
+                    "user_id": user_id,
+                    "item_id": item_id,
+                    "kind": kind,
+                    "ts": float(ts if ts is not None else time.time()),
+                    "rating": np.nan,
+                    "text": None,
+                }
+            ]
+        )
         self.workdir.stage("events", event)
         dislikes = self._live_dislikes()
         if kind == "dislike":
@@ -306,8 +375,13 @@ class InterestGraph:
         else:
             dislikes.get(user_id, set()).discard(item_id)
         self._save_dislikes(dislikes)
-        return {"user_id": user_id, "item_id": item_id, "kind": kind, "staged": True,
-                "filtered_now": kind == "dislike"}
+        return {
+            "user_id": user_id,
+            "item_id": item_id,
+            "kind": kind,
+            "staged": True,
+            "filtered_now": kind == "dislike",
+        }
 
     def forget_user(self, user_id: str) -> dict[str, int]:
         """Remove the user and everything derived from them: graph, events, inbox, vectors, feedback."""
@@ -326,7 +400,10 @@ class InterestGraph:
             arrays = dict(state.arrays)
             if "gnn_User_keys" in arrays:
                 keep = arrays["gnn_User_keys"] != user_id
-                arrays["gnn_User_keys"], arrays["gnn_User"] = arrays["gnn_User_keys"][keep], arrays["gnn_User"][keep]
+                arrays["gnn_User_keys"], arrays["gnn_User"] = (
+                    arrays["gnn_User_keys"][keep],
+                    arrays["gnn_User"][keep],
+                )
             info = self.workdir.active()
             self.workdir.write_state(state.version, tables, arrays, state.meta)
             self.workdir.activate(info)
@@ -367,8 +444,14 @@ def _purge_quarantine(folder: Path, user_id: str) -> int:
     return removed
 
 
-def interest_drift(events: pd.DataFrame, item_concepts: pd.DataFrame, user_id: str, windows: int,
-                   names: Mapping[str, str], top: int = 10) -> list[dict[str, Any]]:
+def interest_drift(
+    events: pd.DataFrame,
+    item_concepts: pd.DataFrame,
+    user_id: str,
+    windows: int,
+    names: Mapping[str, str],
+    top: int = 10,
+) -> list[dict[str, Any]]:
     """Concept weights of a user's engagement per time window, and their trend (rising/fading).
 
     The user's timestamped events are cut into `windows` equal time spans; in each, a
@@ -392,8 +475,13 @@ def interest_drift(events: pd.DataFrame, item_concepts: pd.DataFrame, user_id: s
     out = []
     for key in sorted(order, key=lambda k: -abs(trend[k])):
         delta = float(trend[key])
-        out.append({"key": key, "name": names.get(key, key),
-                    "by_window": [round(float(v), 4) for v in share[key].tolist()],
-                    "trend": round(delta, 4),
-                    "direction": "rising" if delta > 0.02 else "fading" if delta < -0.02 else "stable"})
+        out.append(
+            {
+                "key": key,
+                "name": names.get(key, key),
+                "by_window": [round(float(v), 4) for v in share[key].tolist()],
+                "trend": round(delta, 4),
+                "direction": "rising" if delta > 0.02 else "fading" if delta < -0.02 else "stable",
+            }
+        )
     return out

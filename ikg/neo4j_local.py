@@ -55,12 +55,23 @@ def resolve_jars(cache: Path | None = None) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     log.info("resolving Neo4j %s jars from Maven Central into %s", NEO4J_VERSION, lib)
     proc = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(pom), f"-Dneo4j.version={NEO4J_VERSION}",
-         "dependency:copy-dependencies", f"-DoutputDirectory={staging}"],
-        capture_output=True, text=True,
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            f"-Dneo4j.version={NEO4J_VERSION}",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+        ],
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
-        raise Neo4jLaunchError(f"mvn could not resolve org.neo4j:neo4j:{NEO4J_VERSION}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+        raise Neo4jLaunchError(
+            f"mvn could not resolve org.neo4j:neo4j:{NEO4J_VERSION}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
+        )
     shutil.rmtree(lib, ignore_errors=True)
     staging.rename(lib)
     stamp.write_text(NEO4J_VERSION)
@@ -68,24 +79,26 @@ def resolve_jars(cache: Path | None = None) -> Path:
 
 
 def _config(home: Path, port: int, heap: str, pagecache: str) -> str:
-    return "\n".join([
-        f"server.bolt.listen_address=127.0.0.1:{port}",
-        f"server.bolt.advertised_address=127.0.0.1:{port}",
-        "server.bolt.enabled=true",
-        "server.http.enabled=false",
-        "server.https.enabled=false",
-        "dbms.security.auth_enabled=true",
-        f"server.memory.heap.initial_size={heap}",
-        f"server.memory.heap.max_size={heap}",
-        f"server.memory.pagecache.size={pagecache}",
-        f"server.directories.data={home / 'data'}",
-        f"server.directories.logs={home / 'logs'}",
-        f"server.directories.run={home / 'run'}",
-        f"server.directories.import={home / 'import'}",
-        "dbms.usage_report.enabled=false",
-        "db.tx_log.rotation.retention_policy=1 files",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"server.bolt.listen_address=127.0.0.1:{port}",
+            f"server.bolt.advertised_address=127.0.0.1:{port}",
+            "server.bolt.enabled=true",
+            "server.http.enabled=false",
+            "server.https.enabled=false",
+            "dbms.security.auth_enabled=true",
+            f"server.memory.heap.initial_size={heap}",
+            f"server.memory.heap.max_size={heap}",
+            f"server.memory.pagecache.size={pagecache}",
+            f"server.directories.data={home / 'data'}",
+            f"server.directories.logs={home / 'logs'}",
+            f"server.directories.run={home / 'run'}",
+            f"server.directories.import={home / 'import'}",
+            "dbms.usage_report.enabled=false",
+            "db.tx_log.rotation.retention_policy=1 files",
+            "",
+        ]
+    )
 
 
 def _bolt_open(port: int) -> bool:
@@ -164,11 +177,21 @@ def start(
     for sub in ("conf", "data", "logs", "run", "import"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     (home / "conf" / "neo4j.conf").write_text(_config(home, port, heap, pagecache))
-    console = open(home / "logs" / "console.log", "ab")
+    console = open(home / "logs" / "console.log", "ab")  # noqa: SIM115 (the server outlives this call)
     proc = subprocess.Popen(
-        [java, f"-Xmx{heap}", "-XX:+UseG1GC", "-cp", f"{lib}/*", ENTRY_POINT,
-         f"--home-dir={home}", f"--config-dir={home / 'conf'}"],
-        stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            java,
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-cp",
+            f"{lib}/*",
+            ENTRY_POINT,
+            f"--home-dir={home}",
+            f"--config-dir={home / 'conf'}",
+        ],
+        stdout=console,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     (home / "ikg.pid").write_text(str(proc.pid))
     server = LocalNeo4j(home, port, password, proc.pid)
@@ -178,7 +201,9 @@ def start(
             raise Neo4jLaunchError(f"Neo4j exited with code {proc.returncode}; see {home / 'logs'}")
         if time.monotonic() > deadline:
             server.stop()
-            raise Neo4jLaunchError(f"Neo4j did not open Bolt on port {port} within {timeout:.0f}s; see {home / 'logs'}")
+            raise Neo4jLaunchError(
+                f"Neo4j did not open Bolt on port {port} within {timeout:.0f}s; see {home / 'logs'}"
+            )
         time.sleep(0.5)
     _ensure_password(server.uri, password, deadline)
     log.info("Neo4j %s running at %s (pid %s, data %s)", NEO4J_VERSION, server.uri, proc.pid, home)
@@ -198,8 +223,9 @@ def _ensure_password(uri: str, password: str, deadline: float) -> None:
         except AuthError:
             with GraphDatabase.driver(uri, auth=("neo4j", "neo4j")) as driver:
                 with driver.session(database="system") as session:
-                    session.run("ALTER CURRENT USER SET PASSWORD FROM $old TO $new",
-                                old="neo4j", new=password).consume()
+                    session.run(
+                        "ALTER CURRENT USER SET PASSWORD FROM $old TO $new", old="neo4j", new=password
+                    ).consume()
             return
         except ServiceUnavailable:
             if time.monotonic() > deadline:
@@ -208,8 +234,11 @@ def _ensure_password(uri: str, password: str, deadline: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ikg.neo4j_local", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m ikg.neo4j_local",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("start", "stop", "resolve"):
         cmd = sub.add_parser(name)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,23 +23,32 @@ from tqdm.auto import tqdm
 
 from encoders import ConceptVocabulary, ItemText, induce_topics, related_concepts, resolve_concepts
 from encoders.text_encoder import get_text_encoder
+from ikg.results import RefreshReport
+from ikg.serving import DEFAULT_BLEND
+from ikg.tuning import tune_blend
+from ikg.workdir import Workdir
 from kg import builder
 from kg.ingest import write_quarantine
 from kg.store import GraphStore
 from kg.weights import WeightConfig, aggregate_interactions
 
-from ikg.results import RefreshReport
-from ikg.serving import DEFAULT_BLEND
-from ikg.tuning import tune_blend
-from ikg.workdir import Workdir
-
 log = logging.getLogger(__name__)
 
 ITEM_COLUMNS = ["item_id", "domain", "title", "description", "categories", "tags"]
 EVENT_COLUMNS = ["user_id", "item_id", "kind", "ts", "rating", "text"]
-ROW_TABLES = {"Domain": "nodes", "Item": "nodes", "User": "nodes", "Concept": "nodes", "Topic": "nodes",
-              "IN_DOMAIN": "edges", "HAS_CONCEPT": "edges", "INTERACTED": "edges", "INTERESTED_IN": "edges",
-              "IN_TOPIC": "edges", "RELATED_TO": "edges"}
+ROW_TABLES = {
+    "Domain": "nodes",
+    "Item": "nodes",
+    "User": "nodes",
+    "Concept": "nodes",
+    "Topic": "nodes",
+    "IN_DOMAIN": "edges",
+    "HAS_CONCEPT": "edges",
+    "INTERACTED": "edges",
+    "INTERESTED_IN": "edges",
+    "IN_TOPIC": "edges",
+    "RELATED_TO": "edges",
+}
 
 
 class Timer:
@@ -55,7 +65,11 @@ class Timer:
 
 def item_text(row: Any) -> str:
     """The text that represents an item for MiniLM: title, categories, description."""
-    cats = ", ".join(row.categories) if isinstance(row.categories, (list, tuple, np.ndarray)) and len(row.categories) else ""
+    cats = (
+        ", ".join(row.categories)
+        if isinstance(row.categories, (list, tuple, np.ndarray)) and len(row.categories)
+        else ""
+    )
     desc = row.description if isinstance(row.description, str) else ""
     return ". ".join(part for part in (row.title, cats, desc) if part)
 
@@ -71,7 +85,7 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _new_version() -> str:
-    return datetime.now(timezone.utc).strftime("v%Y%m%d%H%M%S%f")
+    return datetime.now(UTC).strftime("v%Y%m%d%H%M%S%f")
 
 
 RETUNE_FRACTION = 0.1
@@ -100,11 +114,22 @@ def _merge_items(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def _extract_items(extractor, items: pd.DataFrame, progress: bool) -> pd.DataFrame:
-    texts = [ItemText(r.item_id, r.title, r.description or "", tuple(r.categories), tuple(r.tags), r.domain)
-             for r in items.itertuples()]
+    texts = [
+        ItemText(r.item_id, r.title, r.description or "", tuple(r.categories), tuple(r.tags), r.domain)
+        for r in items.itertuples()
+    ]
     found = extractor.extract_items(texts, show_progress=progress) if texts else []
-    rows = [{"item_id": it.item_id, "surface": c.key, "name": c.name, "weight": float(c.weight), "source": c.source}
-            for it, concepts in zip(texts, found) for c in concepts]
+    rows = [
+        {
+            "item_id": it.item_id,
+            "surface": c.key,
+            "name": c.name,
+            "weight": float(c.weight),
+            "source": c.source,
+        }
+        for it, concepts in zip(texts, found)
+        for c in concepts
+    ]
     return pd.DataFrame(rows, columns=["item_id", "surface", "name", "weight", "source"])
 
 
@@ -115,9 +140,18 @@ def _extract_reviews(extractor, events: pd.DataFrame, progress: bool) -> pd.Data
         return pd.DataFrame(columns=["user_id", "item_id", "text_hash", "surface", "name", "weight"])
     texts = with_text["text"].astype(str).tolist()
     found = extractor.extract_reviews(texts, show_progress=progress)
-    rows = [{"user_id": u, "item_id": i, "text_hash": _hash(t), "surface": c.key, "name": c.name,
-             "weight": float(c.weight)}
-            for u, i, t, concepts in zip(with_text["user_id"], with_text["item_id"], texts, found) for c in concepts]
+    rows = [
+        {
+            "user_id": u,
+            "item_id": i,
+            "text_hash": _hash(t),
+            "surface": c.key,
+            "name": c.name,
+            "weight": float(c.weight),
+        }
+        for u, i, t, concepts in zip(with_text["user_id"], with_text["item_id"], texts, found)
+        for c in concepts
+    ]
     return pd.DataFrame(rows, columns=["user_id", "item_id", "text_hash", "surface", "name", "weight"])
 
 
@@ -155,12 +189,20 @@ def _old_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events: int) -> dict[str, Any]:
     """Re-choose the blend on a full refresh or once RETUNE_FRACTION of the events are new; else keep it."""
     tuned_events = state.meta.get("blend_tuning", {}).get("events")
-    if full or tuned_events is None or state.meta.get("blend") is None or \
-            n_events - tuned_events >= RETUNE_FRACTION * max(tuned_events, 1):
+    if (
+        full
+        or tuned_events is None
+        or state.meta.get("blend") is None
+        or n_events - tuned_events >= RETUNE_FRACTION * max(tuned_events, 1)
+    ):
         return {**tune_blend(snapshot, arrays), "events": n_events}
-    return {"blend": state.meta["blend"], "walk": state.meta.get("walk"), "events": tuned_events,
-            "chosen": f"kept from version {state.version} ({n_events - tuned_events} new events since it was "
-                      f"tuned on {tuned_events}; re-tuned at {RETUNE_FRACTION:.0%} or with --full)"}
+    return {
+        "blend": state.meta["blend"],
+        "walk": state.meta.get("walk"),
+        "events": tuned_events,
+        "chosen": f"kept from version {state.version} ({n_events - tuned_events} new events since it was "
+        f"tuned on {tuned_events}; re-tuned at {RETUNE_FRACTION:.0%} or with --full)",
+    }
 
 
 def run_refresh(
@@ -179,7 +221,9 @@ def run_refresh(
     state = workdir.load_state()
     pending = workdir.pending()
     if not pending and state.version and not full:
-        return RefreshReport(True, state.version, store.counts(), {}, 0, 0, 0, {}, state.meta.get("graph", {}))
+        return RefreshReport(
+            True, state.version, store.counts(), {}, 0, 0, 0, {}, state.meta.get("graph", {})
+        )
     version = _new_version()
     bar = tqdm(total=8, desc="refresh", unit="step", disable=not progress)
 
@@ -199,17 +243,31 @@ def run_refresh(
         quarantined = int(unknown.sum()) if len(new_events) else 0
         if quarantined:
             bad = new_events[unknown]
-            write_quarantine(pd.DataFrame({
-                "source": "inbox events", "row": bad.index + 1, "column": "item_id",
-                "reason": [f"unknown item {i!r}: ingest the item first" for i in bad["item_id"]],
-                "raw": bad.to_json(orient="records", lines=True).splitlines()}), workdir.quarantine_dir)
+            write_quarantine(
+                pd.DataFrame(
+                    {
+                        "source": "inbox events",
+                        "row": bad.index + 1,
+                        "column": "item_id",
+                        "reason": [f"unknown item {i!r}: ingest the item first" for i in bad["item_id"]],
+                        "raw": bad.to_json(orient="records", lines=True).splitlines(),
+                    }
+                ),
+                workdir.quarantine_dir,
+            )
             new_events = new_events[~unknown]
-        events = pd.concat([old_events, new_events[EVENT_COLUMNS]], ignore_index=True) if len(old_events) else new_events[EVENT_COLUMNS]
+        events = (
+            pd.concat([old_events, new_events[EVENT_COLUMNS]], ignore_index=True)
+            if len(old_events)
+            else new_events[EVENT_COLUMNS]
+        )
         events = events.reset_index(drop=True)
     bar.update()
 
     with timer.step("extract"):
-        old_hash = dict(zip(old_items["item_id"], old_items["text_hash"])) if len(old_items) and not full else {}
+        old_hash = (
+            dict(zip(old_items["item_id"], old_items["text_hash"])) if len(old_items) and not full else {}
+        )
         changed = items[[old_hash.get(i) != h for i, h in zip(items["item_id"], items["text_hash"])]]
         extractor = extractor_factory()
         fresh = _extract_items(extractor, changed, progress)
@@ -220,20 +278,32 @@ def run_refresh(
         seen = set(old_reviews["text_hash"]) if len(old_reviews) else set()
         candidates = events if full or not len(old_events) else new_events
         if "text" in candidates and len(candidates):
-            candidates = candidates[[(_hash(t) if isinstance(t, str) else None) not in seen for t in candidates["text"]]]
-        review_surface = pd.concat([old_reviews, _extract_reviews(extractor, candidates, progress)], ignore_index=True)
+            candidates = candidates[
+                [(_hash(t) if isinstance(t, str) else None) not in seen for t in candidates["text"]]
+            ]
+        review_surface = pd.concat(
+            [old_reviews, _extract_reviews(extractor, candidates, progress)], ignore_index=True
+        )
         review_surface = review_surface.drop_duplicates(["user_id", "item_id", "text_hash", "surface"])
     bar.update()
 
     with timer.step("concepts"):
         names = dict(zip(item_surface["surface"], item_surface["name"]))
-        names.update({k: v for k, v in zip(review_surface["surface"], review_surface["name"]) if k not in names})
+        names.update(
+            {k: v for k, v in zip(review_surface["surface"], review_surface["name"]) if k not in names}
+        )
         counts = pd.concat([item_surface["surface"], review_surface["surface"]]).value_counts().to_dict()
         vocab = resolve_concepts(names, counts=counts, existing=None if full else _vocab_from_state(state))
         item_concepts = _canonical(item_surface, vocab, ["item_id"])
-        review_concepts = _canonical(review_surface.drop(columns=["text_hash"]), vocab, ["user_id", "item_id"])
-        concept_domains = (item_concepts.merge(items[["item_id", "domain"]], on="item_id")
-                           .groupby("key")["domain"].agg(lambda d: set(d)).to_dict())
+        review_concepts = _canonical(
+            review_surface.drop(columns=["text_hash"]), vocab, ["user_id", "item_id"]
+        )
+        concept_domains = (
+            item_concepts.merge(items[["item_id", "domain"]], on="item_id")
+            .groupby("key")["domain"]
+            .agg(lambda d: set(d))
+            .to_dict()
+        )
         topics = induce_topics(vocab, concept_domains)
         related = related_concepts(vocab)
     bar.update()
@@ -255,11 +325,22 @@ def run_refresh(
         related_edges = builder.related_rows(related)
         related_edges = related_edges[related_edges["src"].isin(used) & related_edges["dst"].isin(used)]
         new_rows = builder.GraphRows(
-            nodes={"Domain": domain_nodes, "Item": item_nodes, "User": user_nodes, "Concept": concept_nodes,
-                   "Topic": topic_nodes},
-            edges={"IN_DOMAIN": in_domain, "HAS_CONCEPT": builder.has_concept_rows(item_concepts),
-                   "INTERACTED": interacted, "INTERESTED_IN": builder.interest_rows(interests, time.time()),
-                   "IN_TOPIC": in_topic, "RELATED_TO": related_edges.reset_index(drop=True)})
+            nodes={
+                "Domain": domain_nodes,
+                "Item": item_nodes,
+                "User": user_nodes,
+                "Concept": concept_nodes,
+                "Topic": topic_nodes,
+            },
+            edges={
+                "IN_DOMAIN": in_domain,
+                "HAS_CONCEPT": builder.has_concept_rows(item_concepts),
+                "INTERACTED": interacted,
+                "INTERESTED_IN": builder.interest_rows(interests, time.time()),
+                "IN_TOPIC": in_topic,
+                "RELATED_TO": related_edges.reset_index(drop=True),
+            },
+        )
         if full:
             store.clear()
         changed_rows, removed_rows = builder.GraphRows(), builder.GraphRows()
@@ -276,18 +357,26 @@ def run_refresh(
         old_vecs = state.arrays.get("item_text")
         old_keys = state.table("items")["item_id"].tolist() if old_vecs is not None else []
         reuse = {k: old_vecs[i] for i, k in enumerate(old_keys)} if old_vecs is not None and not full else {}
-        need = [r for r in items.itertuples() if r.item_id not in reuse or r.item_id in set(changed["item_id"])]
+        need = [
+            r for r in items.itertuples() if r.item_id not in reuse or r.item_id in set(changed["item_id"])
+        ]
         encoded = get_text_encoder().encode([item_text(r) for r in need], show_progress=progress)
         reuse.update({r.item_id: v for r, v in zip(need, encoded)})
         item_vectors = np.stack([reuse[i] for i in items["item_id"]]).astype(np.float32)
         if len(need):
             store.write_vectors("Item", [r.item_id for r in need], encoded, prop="text_embedding")
         concept_keys = [k for k in vocab.keys if k in used]
-        concept_vectors = vocab.vectors[[vocab.keys.index(k) for k in concept_keys]] if concept_keys else np.zeros((0, 384), np.float32)
+        concept_vectors = (
+            vocab.vectors[[vocab.keys.index(k) for k in concept_keys]]
+            if concept_keys
+            else np.zeros((0, 384), np.float32)
+        )
         new_concepts = set(changed_rows.nodes["Concept"]["key"])
         idx = [i for i, k in enumerate(concept_keys) if k in new_concepts]
         if idx:
-            store.write_vectors("Concept", [concept_keys[i] for i in idx], concept_vectors[idx], prop="text_embedding")
+            store.write_vectors(
+                "Concept", [concept_keys[i] for i in idx], concept_vectors[idx], prop="text_embedding"
+            )
     bar.update()
 
     gnn_info: dict[str, Any] = {}
@@ -297,45 +386,83 @@ def run_refresh(
         if use_gnn:
             import gnn
 
-            text_vectors = {"Item": (items["item_id"].tolist(), item_vectors), "Concept": (concept_keys, concept_vectors)}
+            text_vectors = {
+                "Item": (items["item_id"].tolist(), item_vectors),
+                "Concept": (concept_keys, concept_vectors),
+            }
             previous = workdir.model_dir(state.version) / "checkpoint.pt" if state.version else None
             result = gnn.fit_vectors(
-                snapshot, text_vectors, gnn_config or gnn.GnnConfig(),
+                snapshot,
+                text_vectors,
+                gnn_config or gnn.GnnConfig(),
                 checkpoint_dir=workdir.model_dir(version),
                 warm_start=previous if previous is not None and previous.exists() and not full else None,
-                progress=progress)
+                progress=progress,
+            )
             gnn.write_vectors(store, result)
             for label, (keys, matrix) in result.vectors.items():
                 arrays[f"gnn_{label}"] = matrix
                 arrays[f"gnn_{label}_keys"] = np.array(keys, dtype=str)
-            gnn_info = {"model_version": result.version,
-                        **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str))}}
+            gnn_info = {
+                "model_version": result.version,
+                **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str))},
+            }
     bar.update()
     with timer.step("tune_blend"):
-        tuning = _tuning(snapshot, arrays, state, full, len(events)) if tune else {
-            "blend": dict(DEFAULT_BLEND), "walk": None, "chosen": "default (not tuned)"}
+        tuning = (
+            _tuning(snapshot, arrays, state, full, len(events))
+            if tune
+            else {"blend": dict(DEFAULT_BLEND), "walk": None, "chosen": "default (not tuned)"}
+        )
     bar.close()
 
-    tables = {"items": items, "events": events, "item_concepts_surface": item_surface,
-              "review_surface": review_surface, "item_concepts": item_concepts, "review_concepts": review_concepts,
-              "interactions": interactions.drop(columns=["text"], errors="ignore"), "interests": interests,
-              "concepts": pd.DataFrame({"key": vocab.keys, "name": [vocab.names[k] for k in vocab.keys],
-                                        "aliases": [list(vocab.aliases.get(k, [])) for k in vocab.keys]})}
+    tables = {
+        "items": items,
+        "events": events,
+        "item_concepts_surface": item_surface,
+        "review_surface": review_surface,
+        "item_concepts": item_concepts,
+        "review_concepts": review_concepts,
+        "interactions": interactions.drop(columns=["text"], errors="ignore"),
+        "interests": interests,
+        "concepts": pd.DataFrame(
+            {
+                "key": vocab.keys,
+                "name": [vocab.names[k] for k in vocab.keys],
+                "aliases": [list(vocab.aliases.get(k, [])) for k in vocab.keys],
+            }
+        ),
+    }
     for name, kind in ROW_TABLES.items():
         tables[f"rows_{name}"] = getattr(new_rows, kind)[name]
     graph_counts = new_rows.counts()
-    meta = {"graph": graph_counts, "gnn": gnn_info, "timings": timer.timings, "blend": tuning["blend"],
-            "walk": tuning.get("walk"), "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")}}
+    meta = {
+        "graph": graph_counts,
+        "gnn": gnn_info,
+        "timings": timer.timings,
+        "blend": tuning["blend"],
+        "walk": tuning.get("walk"),
+        "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")},
+    }
     workdir.write_state(version, tables, arrays, meta)
     store.set_meta("active_version", version)
     store.flush()
     inbox_seq = max([seq for seq, _, _ in pending], default=workdir.active().get("inbox_seq", 0))
-    workdir.activate({"version": version, "previous": state.version, "inbox_seq": inbox_seq,
-                      "created": time.time()})
+    workdir.activate(
+        {"version": version, "previous": state.version, "inbox_seq": inbox_seq, "created": time.time()}
+    )
     workdir.drop_consumed()
     log.info("refresh: version %s active (%s)", version, graph_counts)
     return RefreshReport(
-        noop=False, model_version=version, counts=store.counts(), written=written,
-        new_items=len(changed), new_events=len(new_events), quarantined=quarantined,
-        timings=timer.timings, graph=graph_counts, gnn=gnn_info,
-        blend={"weights": tuning["blend"], "walk": tuning.get("walk"), "chosen": tuning["chosen"]})
+        noop=False,
+        model_version=version,
+        counts=store.counts(),
+        written=written,
+        new_items=len(changed),
+        new_events=len(new_events),
+        quarantined=quarantined,
+        timings=timer.timings,
+        graph=graph_counts,
+        gnn=gnn_info,
+        blend={"weights": tuning["blend"], "walk": tuning.get("walk"), "chosen": tuning["chosen"]},
+    )

@@ -23,20 +23,19 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from ikg.results import Recommendation
 from kg.proximity import ProximityIndex, build_index
 from kg.store import GraphSnapshot
-
-from ikg.results import Recommendation
 
 DEFAULT_BLEND: dict[str, float] = {"collaborative": 1.0, "concepts": 0.35, "gnn": 0.25, "popularity": 0.1}
 COMPONENTS = tuple(DEFAULT_BLEND)
@@ -83,23 +82,32 @@ class ServingModel:
     index: ProximityIndex
     titles: dict[str, str]
     concept_names: dict[str, str]
-    user_vectors: np.ndarray | None = None     # rows aligned with index.users (zeros when unknown)
-    item_vectors: np.ndarray | None = None     # rows aligned with index.items
+    user_vectors: np.ndarray | None = None  # rows aligned with index.users (zeros when unknown)
+    item_vectors: np.ndarray | None = None  # rows aligned with index.items
     blend: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BLEND))
     _domains: dict[str | None, _Candidates] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
-    def build(cls, snapshot: GraphSnapshot, version: str | None, arrays: Mapping[str, np.ndarray],
-              blend: Mapping[str, float] | None = None,
-              walk: Mapping[str, float] | None = None) -> "ServingModel":
+    def build(
+        cls,
+        snapshot: GraphSnapshot,
+        version: str | None,
+        arrays: Mapping[str, np.ndarray],
+        blend: Mapping[str, float] | None = None,
+        walk: Mapping[str, float] | None = None,
+    ) -> ServingModel:
         """Build from a snapshot; `walk` gives the RP3beta alpha and beta (defaults of build_index)."""
         index = build_index(snapshot, **dict(walk or {}))
         items = snapshot.nodes.get("Item", pd.DataFrame(columns=["key", "title"]))
         concepts = snapshot.nodes.get("Concept", pd.DataFrame(columns=["key", "name"]))
-        model = cls(version, index, dict(zip(items["key"], items.get("title", items["key"]))),
-                    dict(zip(concepts["key"], concepts.get("name", concepts["key"]))),
-                    blend=dict(blend or DEFAULT_BLEND))
+        model = cls(
+            version,
+            index,
+            dict(zip(items["key"], items.get("title", items["key"]))),
+            dict(zip(concepts["key"], concepts.get("name", concepts["key"]))),
+            blend=dict(blend or DEFAULT_BLEND),
+        )
         model.user_vectors = _aligned(arrays, "User", index.users)
         model.item_vectors = _aligned(arrays, "Item", index.items)
         return model
@@ -129,12 +137,15 @@ class ServingModel:
     def _id_rank(self) -> np.ndarray:
         """Each item column's rank in item-id order: the tie-break of equal scores."""
         rank = np.empty(len(self.index.items), dtype=np.int64)
-        rank[np.argsort(np.asarray(self.index.items, dtype=object), kind="stable")] = np.arange(len(self.index.items))
+        rank[np.argsort(np.asarray(self.index.items, dtype=object), kind="stable")] = np.arange(
+            len(self.index.items)
+        )
         return rank
 
     # ---- scoring ------------------------------------------------------------------------
-    def score(self, user_ids: Sequence[str], domain: str | None = None,
-              blend: Mapping[str, float] | None = None) -> "Scores":
+    def score(
+        self, user_ids: Sequence[str], domain: str | None = None, blend: Mapping[str, float] | None = None
+    ) -> Scores:
         """Blended scores in [0, 1] over the candidate items of `domain` (all when None).
 
         The GNN and popularity terms are one dense matmul over the candidates, as in a plain
@@ -142,8 +153,13 @@ class ServingModel:
         """
         return self._score(user_ids, domain, blend, out=None)
 
-    def _score(self, user_ids: Sequence[str], domain: str | None, blend: Mapping[str, float] | None,
-               out: torch.Tensor | None) -> "Scores":
+    def _score(
+        self,
+        user_ids: Sequence[str],
+        domain: str | None,
+        blend: Mapping[str, float] | None,
+        out: torch.Tensor | None,
+    ) -> Scores:
         """`score`, writing the batch x candidates matrix into `out` when given (a reused buffer)."""
         weights = dict(blend or self.blend)
         total_weight = max(sum(weights.values()), 1e-12)
@@ -155,10 +171,15 @@ class ServingModel:
             user_vecs = self.user_vectors[np.maximum(rows, 0)] * (np.float32(w_gnn) * (rows >= 0))[:, None]
         else:
             user_vecs = np.zeros((len(rows), 0), dtype=np.float32)
-        augmented = np.hstack([user_vecs, np.full((len(rows), 1), w_pop, dtype=np.float32)]).astype(np.float32)
+        augmented = np.hstack([user_vecs, np.full((len(rows), 1), w_pop, dtype=np.float32)]).astype(
+            np.float32
+        )
         shape = (len(rows), len(candidates.cols))
-        total = torch.matmul(torch.from_numpy(augmented), torch.from_numpy(candidates.vectors).T,
-                             out=out[: shape[0] * shape[1]].view(shape) if out is not None else None)
+        total = torch.matmul(
+            torch.from_numpy(augmented),
+            torch.from_numpy(candidates.vectors).T,
+            out=out[: shape[0] * shape[1]].view(shape) if out is not None else None,
+        )
         flat_total = total.view(-1)
         parts: dict[str, WalkScores] = {}
         walks = {"collaborative": self.index.collaborative, "concepts": self.index.concept_walk}
@@ -167,7 +188,9 @@ class ServingModel:
             w = weights.get(name, 0.0) / total_weight
             if w and len(parts[name].values):
                 flat = parts[name].rows * shape[1] + parts[name].positions
-                flat_total.index_add_(0, torch.from_numpy(flat), torch.from_numpy(parts[name].values), alpha=w)
+                flat_total.index_add_(
+                    0, torch.from_numpy(flat), torch.from_numpy(parts[name].values), alpha=w
+                )
         return Scores(total.numpy(), candidates.cols, parts, rows)
 
     def _candidates(self, domain: str | None) -> _Candidates:
@@ -181,19 +204,32 @@ class ServingModel:
             position[cols] = np.arange(len(cols))
             pop = self.index.popularity[cols]
             pop = pop / pop.max() if len(pop) and pop.max() > 0 else np.zeros(len(cols), np.float32)
-            vectors = self.item_vectors[cols] if self.item_vectors is not None else np.zeros((len(cols), 0), np.float32)
+            vectors = (
+                self.item_vectors[cols]
+                if self.item_vectors is not None
+                else np.zeros((len(cols), 0), np.float32)
+            )
             self._domains[domain] = _Candidates(
-                cols, position, np.ascontiguousarray(np.hstack([vectors, pop[:, None]]).astype(np.float32)))
+                cols, position, np.ascontiguousarray(np.hstack([vectors, pop[:, None]]).astype(np.float32))
+            )
         return self._domains[domain]
 
     def seen(self, rows: np.ndarray) -> list[np.ndarray]:
         """Item columns each user engaged with or rejected (empty for unknown users)."""
         picked = self._seen_matrix[np.maximum(rows, 0)]
-        return [picked.indices[picked.indptr[b]:picked.indptr[b + 1]] if r >= 0 else np.zeros(0, dtype=np.int64)
-                for b, r in enumerate(rows)]
+        return [
+            picked.indices[picked.indptr[b] : picked.indptr[b + 1]] if r >= 0 else np.zeros(0, dtype=np.int64)
+            for b, r in enumerate(rows)
+        ]
 
-    def _banned(self, rows: np.ndarray, user_ids: Sequence[str], position: np.ndarray, exclude_seen: bool,
-                exclude: Mapping[str, set[str]] | None) -> np.ndarray:
+    def _banned(
+        self,
+        rows: np.ndarray,
+        user_ids: Sequence[str],
+        position: np.ndarray,
+        exclude_seen: bool,
+        exclude: Mapping[str, set[str]] | None,
+    ) -> np.ndarray:
         """Flat positions (row * n_candidates + candidate) of the items each user must not get."""
         n = position.max(initial=-1) + 1
         flats = []
@@ -204,22 +240,33 @@ class ServingModel:
             keep = (pos >= 0) & (rows[at] >= 0)
             flats.append(at[keep] * n + pos[keep])
         for b, user in enumerate(user_ids):
-            extra = [self.index.item_index[i] for i in (exclude or {}).get(user, ()) if i in self.index.item_index]
+            extra = [
+                self.index.item_index[i] for i in (exclude or {}).get(user, ()) if i in self.index.item_index
+            ]
             if extra:
                 pos = position[np.asarray(extra, dtype=np.int64)]
                 flats.append(b * n + pos[pos >= 0])
         return np.concatenate(flats) if flats else np.zeros(0, dtype=np.int64)
 
-    def recommend(self, user_ids: Sequence[str], k: int = 20, domain: str | None = None,
-                  exclude_seen: bool = True, exclude: Mapping[str, set[str]] | None = None,
-                  with_reasons: bool = True, diversity: float = 0.0) -> list[list[Recommendation]]:
+    def recommend(
+        self,
+        user_ids: Sequence[str],
+        k: int = 20,
+        domain: str | None = None,
+        exclude_seen: bool = True,
+        exclude: Mapping[str, set[str]] | None = None,
+        with_reasons: bool = True,
+        diversity: float = 0.0,
+    ) -> list[list[Recommendation]]:
         """Top-k per user; `exclude[user]` adds item ids to filter (e.g. fresh dislikes).
 
         Scoring, filtering, top-k and every component of the results are whole-batch array
         operations; only the result objects (and the reasons, when asked) are made per item.
         """
         candidates = self._candidates(domain)
-        scores = self._score(user_ids, domain, None, out=self._workspace(len(user_ids) * len(candidates.cols)))
+        scores = self._score(
+            user_ids, domain, None, out=self._workspace(len(user_ids) * len(candidates.cols))
+        )
         rows = scores.rows
         total = scores.total
         total.reshape(-1)[self._banned(rows, user_ids, candidates.position, exclude_seen, exclude)] = -np.inf
@@ -228,15 +275,21 @@ class ServingModel:
             top = np.zeros((len(rows), max((len(t) for t in tops), default=0)), dtype=np.int64)
             valid = np.zeros(top.shape, dtype=bool)
             for b, chosen in enumerate(tops):
-                top[b, :len(chosen)], valid[b, :len(chosen)] = chosen, True
+                top[b, : len(chosen)], valid[b, : len(chosen)] = chosen, True
         else:
             top, valid = self._top_batch(total, k, scores.cols)
         with _collector_paused():
             table = self._result_table(scores, rows, top, valid)
             return self._results(user_ids, rows, table, valid, with_reasons)
 
-    def _results(self, user_ids: Sequence[str], rows: np.ndarray, table: dict[str, list[list]],
-                 valid: np.ndarray, with_reasons: bool) -> list[list[Recommendation]]:
+    def _results(
+        self,
+        user_ids: Sequence[str],
+        rows: np.ndarray,
+        table: dict[str, list[list]],
+        valid: np.ndarray,
+        with_reasons: bool,
+    ) -> list[list[Recommendation]]:
         """The Recommendation objects of a scored batch."""
         items, titles = self.index.items, self._titles_by_column
         results = []
@@ -245,12 +298,28 @@ class ServingModel:
             item_cols = table["item_col"][b][:count]
             reasons = self.reasons_batch(rows[b], item_cols) if with_reasons else [[] for _ in item_cols]
             components = zip(*(table[name][b] for name in COMPONENTS))
-            results.append([
-                Recommendation(user_id=user, item_id=items[col], title=titles[col],
-                               domain=domain, score=score, similarity=similarity,
-                               components=dict(zip(COMPONENTS, parts)), reasons=why)
-                for col, domain, score, similarity, parts, why in zip(
-                    item_cols, table["domain"][b], table["score"][b], table["similarity"][b], components, reasons)])
+            results.append(
+                [
+                    Recommendation(
+                        user_id=user,
+                        item_id=items[col],
+                        title=titles[col],
+                        domain=domain,
+                        score=score,
+                        similarity=similarity,
+                        components=dict(zip(COMPONENTS, parts)),
+                        reasons=why,
+                    )
+                    for col, domain, score, similarity, parts, why in zip(
+                        item_cols,
+                        table["domain"][b],
+                        table["score"][b],
+                        table["similarity"][b],
+                        components,
+                        reasons,
+                    )
+                ]
+            )
         return results
 
     def _top_batch(self, total: np.ndarray, k: int, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -264,8 +333,9 @@ class ServingModel:
         top = np.take_along_axis(top, order, axis=1)
         return top, np.isfinite(np.take_along_axis(values, order, axis=1))
 
-    def _result_table(self, scores: Scores, rows: np.ndarray, top: np.ndarray,
-                      valid: np.ndarray) -> dict[str, list[list]]:
+    def _result_table(
+        self, scores: Scores, rows: np.ndarray, top: np.ndarray, valid: np.ndarray
+    ) -> dict[str, list[list]]:
         """Score, similarity, components, item column and domain of each (user, top position)."""
         n = scores.total.shape[1]
         item_cols = scores.cols[top]
@@ -279,13 +349,17 @@ class ServingModel:
         pop_max = max(float(self.index.popularity[scores.cols].max(initial=0.0)), 1e-12)
         table["popularity"] = self.index.popularity[item_cols] / pop_max
         if self.user_vectors is not None and self.item_vectors is not None:
-            gnn = np.einsum("bd,bkd->bk", self.user_vectors[np.maximum(rows, 0)], self.item_vectors[item_cols])
+            gnn = np.einsum(
+                "bd,bkd->bk", self.user_vectors[np.maximum(rows, 0)], self.item_vectors[item_cols]
+            )
             table["gnn"] = np.where(known, gnn, 0.0)
             similarity = np.where(known, np.maximum(table["gnn"], 0.0), np.clip(table["score"], 0.0, 1.0))
         else:
             table["gnn"] = np.zeros(top.shape)
             similarity = np.clip(table["score"], 0.0, 1.0)
-        out: dict[str, list[list]] = {name: np.round(table[name].astype(np.float64), 4).tolist() for name in COMPONENTS}
+        out: dict[str, list[list]] = {
+            name: np.round(table[name].astype(np.float64), 4).tolist() for name in COMPONENTS
+        }
         out["score"] = np.round(table["score"].astype(np.float64), 6).tolist()
         out["similarity"] = np.round(similarity.astype(np.float64), 4).tolist()
         out["item_col"] = item_cols.tolist()
@@ -301,8 +375,13 @@ class ServingModel:
         vectors = dict(zip(pool, _unit_rows(self.item_vectors[cols[pool]])))
         chosen: list[int] = []
         while pool and len(chosen) < k:
-            best = max(pool, key=lambda i: (1 - diversity) * row[i]
-                       - diversity * max((float(vectors[i] @ vectors[j]) for j in chosen), default=0.0))
+            best = max(
+                pool,
+                key=lambda i: (
+                    (1 - diversity) * row[i]
+                    - diversity * max((float(vectors[i] @ vectors[j]) for j in chosen), default=0.0)
+                ),
+            )
             chosen.append(best)
             pool.remove(best)
         return chosen
@@ -326,18 +405,26 @@ class ServingModel:
         user_concepts = np.asarray((idx.P_ui[row] @ idx.P_ic + idx.P_uc[row]).todense()).ravel()
         shared = idx.IC[cols].multiply(user_concepts[None, :]).tocsr()
         history = idx.R[row].indices
-        co = (self._engaged_by_item[:, history].T @ self._engaged_by_item[:, cols]).toarray() if len(history) else None
+        co = (
+            (self._engaged_by_item[:, history].T @ self._engaged_by_item[:, cols]).toarray()
+            if len(history)
+            else None
+        )
         out = []
         for n in range(len(cols)):
-            values = shared.data[shared.indptr[n]:shared.indptr[n + 1]]
-            concepts = shared.indices[shared.indptr[n]:shared.indptr[n + 1]]
+            values = shared.data[shared.indptr[n] : shared.indptr[n + 1]]
+            concepts = shared.indices[shared.indptr[n] : shared.indptr[n + 1]]
             order = np.lexsort((concepts, -values))[:2]
             best = concepts[order][values[order] > 0]
-            texts = [f"matches your interest in '{self.concept_names.get(idx.concepts[c], idx.concepts[c])}'"
-                     for c in best]
+            texts = [
+                f"matches your interest in '{self.concept_names.get(idx.concepts[c], idx.concepts[c])}'"
+                for c in best
+            ]
             if co is not None and co[:, n].max() > 0:
                 j = history[int(np.argmax(co[:, n]))]
-                texts.append(f"people who engaged with '{self.titles.get(idx.items[j], idx.items[j])}' also engaged with it")
+                texts.append(
+                    f"people who engaged with '{self.titles.get(idx.items[j], idx.items[j])}' also engaged with it"
+                )
             out.append((texts or ["popular in this domain"])[:limit])
         return out
 
@@ -376,8 +463,9 @@ def _scaled_walk(matrix: sp.csr_matrix, candidates: _Candidates) -> WalkScores:
     return WalkScores(at, pos, data / top[at])
 
 
-def _values_at(parts: Sequence[WalkScores], rows: np.ndarray, positions: np.ndarray,
-               n: int) -> list[np.ndarray]:
+def _values_at(
+    parts: Sequence[WalkScores], rows: np.ndarray, positions: np.ndarray, n: int
+) -> list[np.ndarray]:
     """Each walk's values at the distinct pairs (rows[j], positions[j]) (0 where it did not reach).
 
     A walk has thousands of nonzeros per user and a result only k: a bitmap over the

@@ -11,21 +11,24 @@ unless a combination beats it by at least `MIN_GAIN` in NDCG@k.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ikg.serving import DEFAULT_BLEND, ServingModel
 from kg import builder
 from kg.store import GraphSnapshot
-
-from ikg.serving import DEFAULT_BLEND, ServingModel
 
 MIN_GAIN = 0.02
 GRID = {"concepts": (0.0, 0.15, 0.35, 0.7, 1.5), "popularity": (0.0, 0.05, 0.1, 0.3)}
 WALK_GRID: tuple[dict[str, float], ...] = (
-    {"alpha": 0.5, "beta": 0.0}, {"alpha": 0.5, "beta": 0.2}, {"alpha": 0.3, "beta": 0.0},
-    {"alpha": 0.8, "beta": 0.0}, {"alpha": 0.5, "beta": 0.5},
+    {"alpha": 0.5, "beta": 0.0},
+    {"alpha": 0.5, "beta": 0.2},
+    {"alpha": 0.3, "beta": 0.0},
+    {"alpha": 0.8, "beta": 0.0},
+    {"alpha": 0.5, "beta": 0.5},
 )
 """RP3beta walk settings tried (the first is the default); each needs one index build.
 
@@ -54,9 +57,13 @@ def _holdout(snapshot: GraphSnapshot, n_users: int, seed: int) -> tuple[pd.DataF
     if len(bridging) >= min(n_users, MIN_BRIDGING_USERS):
         eligible = bridging
     rng = np.random.default_rng(seed)
-    chosen = set(rng.choice(eligible, size=min(n_users, len(eligible)), replace=False).tolist()) if len(eligible) else set()
+    chosen = (
+        set(rng.choice(eligible, size=min(n_users, len(eligible)), replace=False).tolist())
+        if len(eligible)
+        else set()
+    )
     hidden = []
-    for user, rows in positive[positive["src"].isin(chosen)].groupby("src"):
+    for _user, rows in positive[positive["src"].isin(chosen)].groupby("src"):
         domains = sorted(rows["domain"].unique())
         if len(domains) > 1:
             target = domains[rng.integers(len(domains))]
@@ -88,17 +95,23 @@ def _ndcg(ranked: np.ndarray, relevant: set[int], k: int) -> float:
     return float(sum(gains) / ideal) if ideal else 0.0
 
 
-def _components(model: ServingModel, hidden: pd.DataFrame) -> list[tuple[dict[str, np.ndarray], list[set[int]], np.ndarray]]:
+def _components(
+    model: ServingModel, hidden: pd.DataFrame
+) -> list[tuple[dict[str, np.ndarray], list[set[int]], np.ndarray]]:
     """Per target domain: each component's scores for the hidden users, their targets, their seen mask."""
     out = []
     for domain, rows in hidden.groupby("domain"):
         users = sorted(rows["src"].unique())
-        scores = {name: model.score(users, domain, {n: float(n == name) for n in NAMES}).total for name in NAMES}
+        scores = {
+            name: model.score(users, domain, {n: float(n == name) for n in NAMES}).total for name in NAMES
+        }
         cols = np.flatnonzero(model.index.domain_mask(domain))
         inverse = np.full(len(model.index.items), -1)
         inverse[cols] = np.arange(len(cols))
-        relevant = [{int(inverse[model.index.item_index[i]]) for i in rows.loc[rows["src"] == user, "dst"]}
-                    for user in users]
+        relevant = [
+            {int(inverse[model.index.item_index[i]]) for i in rows.loc[rows["src"] == user, "dst"]}
+            for user in users
+        ]
         mask = np.zeros((len(users), len(cols)), dtype=bool)
         for b, seen in enumerate(model.seen(model.index.user_rows(users))):
             p = inverse[seen]
@@ -118,8 +131,9 @@ def _evaluate(parts, blend: Mapping[str, float], k: int) -> float:
     return float(np.mean(values))
 
 
-def tune_blend(snapshot: GraphSnapshot, arrays: Mapping[str, np.ndarray], n_users: int = 300, k: int = 20,
-               seed: int = 0) -> dict[str, Any]:
+def tune_blend(
+    snapshot: GraphSnapshot, arrays: Mapping[str, np.ndarray], n_users: int = 300, k: int = 20, seed: int = 0
+) -> dict[str, Any]:
     """Pick walk parameters and blend weights on a migration-style validation split.
 
     Returns {"blend", "walk", "table", "users", "chosen", ...}; the defaults stay unless the
@@ -127,8 +141,13 @@ def tune_blend(snapshot: GraphSnapshot, arrays: Mapping[str, np.ndarray], n_user
     """
     kept, hidden = _holdout(snapshot, n_users, seed)
     if hidden.empty:
-        return {"blend": dict(DEFAULT_BLEND), "walk": dict(WALK_GRID[0]), "table": [], "users": 0,
-                "chosen": "default (no validation users)"}
+        return {
+            "blend": dict(DEFAULT_BLEND),
+            "walk": dict(WALK_GRID[0]),
+            "table": [],
+            "users": 0,
+            "chosen": "default (no validation users)",
+        }
     reduced = _without(snapshot, kept)
     table = []
     baseline = None
@@ -144,11 +163,21 @@ def tune_blend(snapshot: GraphSnapshot, arrays: Mapping[str, np.ndarray], n_user
             if score > best[2]:
                 best = (dict(walk), blend, score)
     if baseline is None:
-        baseline = _evaluate(_components(ServingModel.build(reduced, None, arrays, walk=WALK_GRID[0]), hidden),
-                             DEFAULT_BLEND, k)
+        baseline = _evaluate(
+            _components(ServingModel.build(reduced, None, arrays, walk=WALK_GRID[0]), hidden),
+            DEFAULT_BLEND,
+            k,
+        )
     walk, blend, score = best
     if score < baseline * (1 + MIN_GAIN):
         walk, blend, score = dict(WALK_GRID[0]), dict(DEFAULT_BLEND), baseline
     chosen = "default" if (walk == WALK_GRID[0] and blend == DEFAULT_BLEND) else "tuned"
-    return {"blend": blend, "walk": walk, "table": table, "users": int(hidden["src"].nunique()),
-            f"default_ndcg@{k}": round(baseline, 5), f"chosen_ndcg@{k}": round(score, 5), "chosen": chosen}
+    return {
+        "blend": blend,
+        "walk": walk,
+        "table": table,
+        "users": int(hidden["src"].nunique()),
+        f"default_ndcg@{k}": round(baseline, 5),
+        f"chosen_ndcg@{k}": round(score, 5),
+        "chosen": chosen,
+    }

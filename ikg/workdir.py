@@ -24,8 +24,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-TABLES = ("items", "events", "item_concepts", "review_concepts", "surface_names", "interactions",
-          "interests", "concepts", "topics", "in_topic", "related")
+TABLES = (
+    "items",
+    "events",
+    "item_concepts",
+    "review_concepts",
+    "surface_names",
+    "interactions",
+    "interests",
+    "concepts",
+    "topics",
+    "in_topic",
+    "related",
+)
 
 
 @dataclass
@@ -90,12 +101,21 @@ class Workdir:
             return State(None, {}, {}, {})
         folder = self.path / f"state-{version}"
         tables = {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
-        arrays = dict(np.load(folder / "arrays.npz", allow_pickle=False)) if (folder / "arrays.npz").exists() else {}
+        arrays = (
+            dict(np.load(folder / "arrays.npz", allow_pickle=False))
+            if (folder / "arrays.npz").exists()
+            else {}
+        )
         meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
         return State(version, tables, arrays, meta)
 
-    def write_state(self, version: str, tables: dict[str, pd.DataFrame], arrays: dict[str, np.ndarray],
-                    meta: dict[str, Any]) -> Path:
+    def write_state(
+        self,
+        version: str,
+        tables: dict[str, pd.DataFrame],
+        arrays: dict[str, np.ndarray],
+        meta: dict[str, Any],
+    ) -> Path:
         folder = self.path / f"state-{version}"
         staging = self.path / f".staging-{version}"
         shutil.rmtree(staging, ignore_errors=True)

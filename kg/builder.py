@@ -7,8 +7,10 @@ so refresh jobs can diff old against new and write only what changed (`diff_rows
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +47,9 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def item_rows(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Item nodes, Domain nodes and IN_DOMAIN edges from clean items."""
     frame = items.rename(columns={"item_id": "id"})
-    keep = [c for c in ("id", "domain", "title", "description", "categories", "tags", "popularity") if c in frame]
+    keep = [
+        c for c in ("id", "domain", "title", "description", "categories", "tags", "popularity") if c in frame
+    ]
     nodes = frame[keep].reset_index(drop=True)
     for col in ("categories", "tags"):
         if col in nodes:
@@ -89,7 +93,8 @@ def user_interests(
     positive = interactions.loc[interactions["weight"] > 0, ["user_id", "item_id", "weight"]]
     more = [review_concepts] if review_concepts is not None and len(review_concepts) else []
     (item_of, concept_item, known_item, *review_item), item_ids = _codes(
-        [positive["item_id"], item_concepts["item_id"], items["item_id"], *[r["item_id"] for r in more]])
+        [positive["item_id"], item_concepts["item_id"], items["item_id"], *[r["item_id"] for r in more]]
+    )
     user_codes, users = _codes([positive["user_id"], *[r["user_id"] for r in more]])
     key_codes, keys = _codes([item_concepts["key"], *[r["key"] for r in more]])
     domain_of, domains = _domain_of(items["domain"], known_item, len(item_ids))
@@ -108,8 +113,11 @@ def user_interests(
         review_pair = user_codes[1] * n_keys + key_codes[1]
         review = pd.Series(_floats(more[0]["weight"])).groupby(review_pair).max() * REVIEW_INTEREST_WEIGHT
         seen_in.append((review_pair, domain_of[review_item[0]]))
-    total = behaviour.add(review, fill_value=0.0) if len(review) and len(behaviour) else (
-        behaviour if len(behaviour) else review)
+    total = (
+        behaviour.add(review, fill_value=0.0)
+        if len(review) and len(behaviour)
+        else (behaviour if len(behaviour) else review)
+    )
     total = total.clip(upper=1.0).round(6)
     if total.empty:
         return pd.DataFrame(columns=columns)
@@ -117,13 +125,16 @@ def user_interests(
     in_b = kept.index.isin(behaviour.index) if len(behaviour) else np.zeros(len(kept), bool)
     in_r = kept.index.isin(review.index) if len(review) else np.zeros(len(kept), bool)
     pairs = kept.index.to_numpy()
-    return pd.DataFrame({
-        "user_id": pd.Series(np.asarray(users, dtype=object)[pairs // n_keys], dtype="str"),
-        "key": pd.Series(np.asarray(keys, dtype=object)[pairs % n_keys], dtype="str"),
-        "weight": kept.to_numpy(),
-        "source": np.where(in_b & in_r, "behaviour+review", np.where(in_b, "behaviour", "review")),
-        "domains": _domain_lists(pairs, seen_in, list(domains)),
-    }, columns=columns)
+    return pd.DataFrame(
+        {
+            "user_id": pd.Series(np.asarray(users, dtype=object)[pairs // n_keys], dtype="str"),
+            "key": pd.Series(np.asarray(keys, dtype=object)[pairs % n_keys], dtype="str"),
+            "weight": kept.to_numpy(),
+            "source": np.where(in_b & in_r, "behaviour+review", np.where(in_b, "behaviour", "review")),
+            "domains": _domain_lists(pairs, seen_in, list(domains)),
+        },
+        columns=columns,
+    )
 
 
 def _floats(column: pd.Series) -> np.ndarray:
@@ -142,7 +153,7 @@ def _codes(columns: list[pd.Series]) -> tuple[list[np.ndarray], pd.Index]:
     """Shared integer codes for the values of several columns, numbered in sorted value order."""
     codes, uniques = pd.factorize(pd.concat(columns, ignore_index=True), sort=True)
     bounds = np.cumsum([0, *(len(c) for c in columns)])
-    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])], pd.Index(uniques)
+    return [codes[a:b] for a, b in itertools.pairwise(bounds)], pd.Index(uniques)
 
 
 def _join(left_keys: np.ndarray, right_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +180,9 @@ def _strongest(total: pd.Series, n_keys: int, top_n: int) -> pd.Series:
     return total.iloc[order[rank < top_n]]
 
 
-def _domain_lists(pairs: np.ndarray, seen_in: list[tuple[np.ndarray, np.ndarray]], names: list[str]) -> list[list[str]]:
+def _domain_lists(
+    pairs: np.ndarray, seen_in: list[tuple[np.ndarray, np.ndarray]], names: list[str]
+) -> list[list[str]]:
     """For each (user, key) pair code, the sorted domains it was seen in (bitmask of distinct domains)."""
     pair = np.concatenate([p for p, _ in seen_in])
     domain = np.concatenate([d for _, d in seen_in])
@@ -200,13 +213,15 @@ def concept_rows(
     keys = sorted(vocab_names)
     df = item_concepts.groupby("key")["item_id"].nunique() if len(item_concepts) else pd.Series(dtype="int64")
     origins = origins or {}
-    return pd.DataFrame({
-        "key": pd.Series(keys, dtype=object),
-        "name": pd.Series([vocab_names[k] for k in keys], dtype=object),
-        "df": df.reindex(keys).fillna(0).astype("int64").to_numpy(),
-        "aliases": pd.Series([list(aliases.get(k, [])) for k in keys], dtype=object),
-        "origin": pd.Series([origins.get(k, "item") for k in keys], dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "key": pd.Series(keys, dtype=object),
+            "name": pd.Series([vocab_names[k] for k in keys], dtype=object),
+            "df": df.reindex(keys).fillna(0).astype("int64").to_numpy(),
+            "aliases": pd.Series([list(aliases.get(k, [])) for k in keys], dtype=object),
+            "origin": pd.Series([origins.get(k, "item") for k in keys], dtype=object),
+        }
+    )
 
 
 def has_concept_rows(item_concepts: pd.DataFrame) -> pd.DataFrame:
@@ -219,11 +234,21 @@ def topic_rows(topics: Iterable[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Topic nodes and IN_TOPIC edges from `encoders.induce_topics` results."""
     nodes, edges = [], []
     for topic in topics:
-        nodes.append({"id": topic.id, "name": topic.name, "size": len(topic.members),
-                      "domains": list(getattr(topic, "domains", ()) or ())})
-        edges.extend({"src": key, "dst": topic.id, "weight": float(w)} for key, w in sorted(topic.members.items()))
-    return (pd.DataFrame(nodes, columns=["id", "name", "size", "domains"]),
-            pd.DataFrame(edges, columns=["src", "dst", "weight"]))
+        nodes.append(
+            {
+                "id": topic.id,
+                "name": topic.name,
+                "size": len(topic.members),
+                "domains": list(getattr(topic, "domains", ()) or ()),
+            }
+        )
+        edges.extend(
+            {"src": key, "dst": topic.id, "weight": float(w)} for key, w in sorted(topic.members.items())
+        )
+    return (
+        pd.DataFrame(nodes, columns=["id", "name", "size", "domains"]),
+        pd.DataFrame(edges, columns=["src", "dst", "weight"]),
+    )
 
 
 def related_rows(pairs: Iterable[tuple[str, str, float]]) -> pd.DataFrame:
@@ -254,11 +279,15 @@ def _same_cells(new: pd.Series, old: pd.Series) -> np.ndarray:
     """Per row: both cells missing, or both set and equal (floats to 6 places, lists as tuples)."""
     new_missing, old_missing = new.isna().to_numpy(), old.isna().to_numpy()
     if _is_number(new) and _is_number(old):
-        equal = (np.round(new.to_numpy(dtype="float64", na_value=np.nan), 6)
-                 == np.round(old.to_numpy(dtype="float64", na_value=np.nan), 6))
+        equal = np.round(new.to_numpy(dtype="float64", na_value=np.nan), 6) == np.round(
+            old.to_numpy(dtype="float64", na_value=np.nan), 6
+        )
     else:
-        equal = np.fromiter((_comparable(a) == _comparable(b) for a, b in zip(new.tolist(), old.tolist())),
-                            dtype=bool, count=len(new))
+        equal = np.fromiter(
+            (_comparable(a) == _comparable(b) for a, b in zip(new.tolist(), old.tolist())),
+            dtype=bool,
+            count=len(new),
+        )
     return (new_missing & old_missing) | (~new_missing & ~old_missing & equal)
 
 
@@ -272,7 +301,9 @@ def _key_index(frame: pd.DataFrame, keys: list[str]) -> pd.Index:
     return pd.MultiIndex.from_arrays([frame[k] for k in keys])
 
 
-def diff_rows(old: pd.DataFrame, new: pd.DataFrame, ignore: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+def diff_rows(
+    old: pd.DataFrame, new: pd.DataFrame, ignore: Iterable[str] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows of `new` added or changed against `old` (`ignore` columns aside), and the keys only in `old`.
 
     A missing cell means "not set", so a row equals its old self when the same properties are set
@@ -296,8 +327,9 @@ def diff_rows(old: pd.DataFrame, new: pd.DataFrame, ignore: Iterable[str] = ()) 
     return new[~same], removed
 
 
-def write_graph(store: GraphStore, changed: GraphRows, removed: GraphRows | None = None,
-                progress: Any = None) -> dict[str, int]:
+def write_graph(
+    store: GraphStore, changed: GraphRows, removed: GraphRows | None = None, progress: Any = None
+) -> dict[str, int]:
     """Write changed rows (nodes first, then edges) and delete removed ones; return counts written."""
     removed = removed or GraphRows()
     written: dict[str, int] = {}
@@ -312,7 +344,9 @@ def write_graph(store: GraphStore, changed: GraphRows, removed: GraphRows | None
         if rows is not None and len(rows):
             written[rel] = store.upsert_edges(rel, rows)
         if gone is not None and len(gone):
-            written[f"-{rel}"] = store.delete_edges(rel, list(zip(gone["src"].tolist(), gone["dst"].tolist())))
+            written[f"-{rel}"] = store.delete_edges(
+                rel, list(zip(gone["src"].tolist(), gone["dst"].tolist()))
+            )
         if progress:
             progress(rel)
     for label in reversed(NODE_ORDER):

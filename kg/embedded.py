@@ -16,8 +16,9 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -132,8 +133,8 @@ def _isin(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Which `values` are among `keys`: one factorize of both (`Series.isin` is slow on Arrow strings)."""
     codes, uniques = pd.factorize(pd.concat([keys, values], ignore_index=True))
     known = np.zeros(len(uniques) + 1, dtype=bool)
-    known[codes[:len(keys)]] = True
-    return known[codes[len(keys):]]
+    known[codes[: len(keys)]] = True
+    return known[codes[len(keys) :]]
 
 
 def _merge_duplicates(batch: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -194,8 +195,12 @@ class EmbeddedStore(GraphStore):
         if len(bad):
             i = int(bad[0])
             label, end = (et.source, "src") if missing_src[i] else (et.target, "dst")
-            raise BatchError(f"{rel} batch", i, f"{label} {batch[end].iloc[i]!r} does not exist",
-                             f"upsert the {label} nodes before their edges")
+            raise BatchError(
+                f"{rel} batch",
+                i,
+                f"{label} {batch[end].iloc[i]!r} does not exist",
+                f"upsert the {label} nodes before their edges",
+            )
         self._edges[rel].upsert(_stored(batch, et.kind_of))
         self._dirty = True
         return len(batch)
@@ -231,15 +236,22 @@ class EmbeddedStore(GraphStore):
         return removed
 
     def write_vectors(
-        self, label: str, keys: Sequence[str], vectors: np.ndarray, prop: str = "embedding",
+        self,
+        label: str,
+        keys: Sequence[str],
+        vectors: np.ndarray,
+        prop: str = "embedding",
         model_version: str | None = None,
     ) -> int:
         if not _is_vector_prop(label, prop):
             raise BatchError(f"{label} vectors", None, f"{prop!r} is not a vector property of {label}")
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(keys):
-            raise BatchError(f"{label} vectors", None,
-                             f"expected a matrix with {len(keys)} rows, got shape {vectors.shape}")
+            raise BatchError(
+                f"{label} vectors",
+                None,
+                f"expected a matrix with {len(keys)} rows, got shape {vectors.shape}",
+            )
         table = self._nodes[label]
         pos = table.positions(pd.Index(list(keys), dtype=object)) if len(keys) else np.zeros(0, np.int64)
         if (pos < 0).any():
@@ -298,7 +310,9 @@ class EmbeddedStore(GraphStore):
                 found.extend(self._neighbours(rel, "out", key))
             if direction in ("in", "both") and et.target == label:
                 found.extend(self._neighbours(rel, "in", key))
-        found.sort(key=lambda n: (-float(n.edge.get("weight", n.edge.get("score", 0.0)) or 0.0), n.rel, n.key))
+        found.sort(
+            key=lambda n: (-float(n.edge.get("weight", n.edge.get("score", 0.0)) or 0.0), n.rel, n.key)
+        )
         return found[:limit] if limit is not None else found
 
     def _neighbours(self, rel: str, direction: str, key: str) -> list[Neighbour]:
@@ -313,8 +327,10 @@ class EmbeddedStore(GraphStore):
         edges = _plain_records(table.frame.take(pos).drop(columns=_EDGE_KEYS))
         node_pos = self._nodes[label].positions(pd.Index(others, dtype=object))
         nodes = self._node_props(label, node_pos)
-        return [Neighbour(rel, direction, label, other, node, edge)  # type: ignore[arg-type]
-                for other, node, edge in zip(others, nodes, edges)]
+        return [
+            Neighbour(rel, direction, label, other, node, edge)  # type: ignore[arg-type]
+            for other, node, edge in zip(others, nodes, edges)
+        ]
 
     def snapshot(self) -> GraphSnapshot:
         nodes = {}
@@ -426,9 +442,16 @@ def _stored(batch: pd.DataFrame, kind_of: Any) -> pd.DataFrame:
     """A validated batch with vectors as float32 arrays, the form the tables hold."""
     for name in batch.columns:
         if kind_of(name) == VECTOR:
-            batch = batch.assign(**{name: _object_array(
-                [np.asarray(v, dtype=np.float32) if isinstance(v, (list, np.ndarray)) else None
-                 for v in batch[name].tolist()])})
+            batch = batch.assign(
+                **{
+                    name: _object_array(
+                        [
+                            np.asarray(v, dtype=np.float32) if isinstance(v, (list, np.ndarray)) else None
+                            for v in batch[name].tolist()
+                        ]
+                    )
+                }
+            )
     return batch
 
 
@@ -458,8 +481,9 @@ def _export(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _write_table(file: Path, frame: pd.DataFrame, vector_columns: Sequence[str]) -> None:
     for column in vector_columns:
-        frame = frame.assign(**{column: [v.tolist() if isinstance(v, np.ndarray) else v
-                                         for v in frame[column].tolist()]})
+        frame = frame.assign(
+            **{column: [v.tolist() if isinstance(v, np.ndarray) else v for v in frame[column].tolist()]}
+        )
     frame.to_parquet(file, index=False)
 
 
@@ -474,11 +498,19 @@ def _read_table(file: Path, kind_of: Any) -> pd.DataFrame:
 def _from_parquet(column: pd.Series, kind: str | None) -> pd.Series:
     """Turn a Parquet column back into the stored form of its schema kind."""
     if kind == VECTOR:
-        return pd.Series(_object_array([np.asarray(v, dtype=np.float32) if v is not None else None
-                                         for v in column.tolist()]), index=column.index, dtype=object)
+        return pd.Series(
+            _object_array(
+                [np.asarray(v, dtype=np.float32) if v is not None else None for v in column.tolist()]
+            ),
+            index=column.index,
+            dtype=object,
+        )
     if kind == STR_LIST:
-        return pd.Series(_object_array([v.tolist() if isinstance(v, np.ndarray) else v for v in column.tolist()]),
-                         index=column.index, dtype=object)
+        return pd.Series(
+            _object_array([v.tolist() if isinstance(v, np.ndarray) else v for v in column.tolist()]),
+            index=column.index,
+            dtype=object,
+        )
     if kind == INT:
         return column.astype("Int64")
     if kind == FLOAT:

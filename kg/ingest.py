@@ -26,9 +26,10 @@ import json
 import math
 import time
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,15 +48,43 @@ KINDS = ("view", "click", "cart", "purchase", "like", "dislike", "rating", "revi
 
 KIND_ALIASES: dict[str, str] = {
     **{k: k for k in KINDS},
-    "viewed": "view", "watch": "view", "watched": "view", "read": "view", "listen": "view",
-    "listened": "view", "play": "view", "played": "view", "visit": "view", "impression": "view",
-    "clicked": "click", "tap": "click",
-    "add_to_cart": "cart", "addtocart": "cart", "add_cart": "cart", "basket": "cart", "carted": "cart",
-    "buy": "purchase", "bought": "purchase", "purchased": "purchase", "order": "purchase",
-    "ordered": "purchase", "checkout": "purchase", "transaction": "purchase",
-    "liked": "like", "favorite": "like", "favourite": "like", "fav": "like", "thumbs_up": "like",
-    "upvote": "like", "disliked": "dislike", "thumbs_down": "dislike", "downvote": "dislike",
-    "rate": "rating", "rated": "rating", "reviewed": "review", "comment": "review",
+    "viewed": "view",
+    "watch": "view",
+    "watched": "view",
+    "read": "view",
+    "listen": "view",
+    "listened": "view",
+    "play": "view",
+    "played": "view",
+    "visit": "view",
+    "impression": "view",
+    "clicked": "click",
+    "tap": "click",
+    "add_to_cart": "cart",
+    "addtocart": "cart",
+    "add_cart": "cart",
+    "basket": "cart",
+    "carted": "cart",
+    "buy": "purchase",
+    "bought": "purchase",
+    "purchased": "purchase",
+    "order": "purchase",
+    "ordered": "purchase",
+    "checkout": "purchase",
+    "transaction": "purchase",
+    "liked": "like",
+    "favorite": "like",
+    "favourite": "like",
+    "fav": "like",
+    "thumbs_up": "like",
+    "upvote": "like",
+    "disliked": "dislike",
+    "thumbs_down": "dislike",
+    "downvote": "dislike",
+    "rate": "rating",
+    "rated": "rating",
+    "reviewed": "review",
+    "comment": "review",
     "shared": "share",
 }
 """Accepted spellings of each kind (after lowercasing and turning '-' and ' ' into '_')."""
@@ -77,8 +106,10 @@ class _Result:
     def messages(self, limit: int | None = 20) -> list[str]:
         """Quarantined rows as readable lines: `source row N, column C: reason`."""
         q = self.quarantine if limit is None else self.quarantine.head(limit)
-        return [f"{s} row {r}, column {c!r}: {why}" for s, r, c, why in
-                zip(q["source"], q["row"], q["column"], q["reason"])]
+        return [
+            f"{s} row {r}, column {c!r}: {why}"
+            for s, r, c, why in zip(q["source"], q["row"], q["column"], q["reason"])
+        ]
 
 
 @dataclass
@@ -108,7 +139,7 @@ def _format_of(path: Path) -> str:
 def _read_jsonl(path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[dict[str, Any]]]:
     """Read JSON Lines; lines that are not a JSON object become quarantine records."""
     compressed = path.suffix.lower() in (".gz", ".bz2", ".xz")
-    with (_open_compressed(path) if compressed else open(path, encoding="utf-8")) as fh:
+    with _open_compressed(path) if compressed else open(path, encoding="utf-8") as fh:
         text = fh.read()
     if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
         return _read_json_array(text, path, name)
@@ -116,8 +147,17 @@ def _read_jsonl(path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[d
     keep = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
     rows = np.array([i for i, _ in keep], dtype=np.int64)
     try:
-        frame = pd.read_json(io.StringIO("\n".join(ln for _, ln in keep)), lines=True, dtype=False,
-                             convert_dates=False, orient="records") if keep else pd.DataFrame()
+        frame = (
+            pd.read_json(
+                io.StringIO("\n".join(ln for _, ln in keep)),
+                lines=True,
+                dtype=False,
+                convert_dates=False,
+                orient="records",
+            )
+            if keep
+            else pd.DataFrame()
+        )
         if len(frame) == len(keep):
             return frame, rows, []
     except ValueError:
@@ -131,28 +171,46 @@ def _read_jsonl(path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[d
         else:
             why = "" if isinstance(obj, dict) else f"a JSON {type(obj).__name__}, not an object"
         if why:
-            bad.append({"source": name, "row": lineno, "column": "<line>",
-                        "reason": f"{why}; fix: write one JSON object per line, e.g. "
-                                  '{"item_id": "i1", "title": "..."}', "raw": json.dumps(ln[:500])})
+            bad.append(
+                {
+                    "source": name,
+                    "row": lineno,
+                    "column": "<line>",
+                    "reason": f"{why}; fix: write one JSON object per line, e.g. "
+                    '{"item_id": "i1", "title": "..."}',
+                    "raw": json.dumps(ln[:500]),
+                }
+            )
         else:
             records.append(obj)
             good_rows.append(lineno)
     return pd.DataFrame.from_records(records), np.array(good_rows, dtype=np.int64), bad
 
 
-def _read_json_array(text: str, path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[dict[str, Any]]]:
+def _read_json_array(
+    text: str, path: Path, name: str
+) -> tuple[pd.DataFrame, np.ndarray, list[dict[str, Any]]]:
     """A .json file holding one array of objects; its rows are numbered by array position from 1."""
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise IngestError(f"{name}: not valid JSON ({exc}). Nothing was ingested. Fix: write a JSON array of "
-                          "objects, or JSON Lines (one object per line) in a .jsonl file.") from None
+        raise IngestError(
+            f"{name}: not valid JSON ({exc}). Nothing was ingested. Fix: write a JSON array of "
+            "objects, or JSON Lines (one object per line) in a .jsonl file."
+        ) from None
     rows = np.arange(1, len(data) + 1, dtype=np.int64)
     good = np.array([isinstance(d, dict) for d in data], dtype=bool)
-    bad = [{"source": name, "row": int(i + 1), "column": "<line>",
+    bad = [
+        {
+            "source": name,
+            "row": int(i + 1),
+            "column": "<line>",
             "reason": f"array element is a JSON {type(data[i]).__name__}, not an object; fix: make every "
-                      "element an object with the column names as keys", "raw": json.dumps(data[i])}
-           for i in np.flatnonzero(~good)]
+            "element an object with the column names as keys",
+            "raw": json.dumps(data[i]),
+        }
+        for i in np.flatnonzero(~good)
+    ]
     return pd.DataFrame.from_records([d for d in data if isinstance(d, dict)]), rows[good], bad
 
 
@@ -178,19 +236,23 @@ def _read(source: Source, name: str | None) -> tuple[pd.DataFrame, str, np.ndarr
     fmt = _format_of(path)
     try:
         if fmt in (".csv", ".tsv"):
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if fmt == ".tsv" else ",",
-                                encoding="utf-8")
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, sep="\t" if fmt == ".tsv" else ",", encoding="utf-8"
+            )
         elif fmt in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
             frame, rows, bad = _read_jsonl(path, label)
             return frame, label, rows, bad
     except pd.errors.EmptyDataError:
-        raise IngestError(f"{label}: the file is empty (no header row). Fix: write a header line "
-                          "with the column names.") from None
+        raise IngestError(
+            f"{label}: the file is empty (no header row). Fix: write a header line with the column names."
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise IngestError(f"{label}: cannot be read as {fmt[1:]}: {str(exc).strip()}. Nothing was ingested. "
-                          "Fix: check the file format, quoting and UTF-8 encoding.") from None
+        raise IngestError(
+            f"{label}: cannot be read as {fmt[1:]}: {str(exc).strip()}. Nothing was ingested. "
+            "Fix: check the file format, quoting and UTF-8 encoding."
+        ) from None
     return frame, label, np.arange(1, len(frame) + 1, dtype=np.int64), []
 
 
@@ -316,8 +378,9 @@ def _to_epoch(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return _to_number(s)
     given = _present(s)
     if ptypes.is_object_dtype(s.dtype) and ptypes.infer_dtype(s, skipna=True) not in ("string", "empty"):
-        num = pd.to_numeric(s.map(lambda v: v.strip() if isinstance(v, str) else v, na_action="ignore"),
-                            errors="coerce")
+        num = pd.to_numeric(
+            s.map(lambda v: v.strip() if isinstance(v, str) else v, na_action="ignore"), errors="coerce"
+        )
         raw = s
     else:
         raw = _as_str(s).str.strip()
@@ -373,7 +436,7 @@ def _parse_lists(values: np.ndarray) -> list[tuple[list[str] | None, str]]:
         if isinstance(v, str):
             key: Any = v
         elif isinstance(v, (list, tuple, np.ndarray)) and all(isinstance(x, str) for x in v):
-            key = ("\x00list",) + tuple(v)
+            key = ("\x00list", *tuple(v))
         else:
             out.append(_list_value(v))
             continue
@@ -416,12 +479,14 @@ class _Problems:
         """One line per (row, problem), ordered by row then check order."""
         if not self.pos:
             return pd.DataFrame({"pos": pd.Series(dtype="int64"), "column": [], "code": [], "reason": []})
-        return pd.DataFrame({
-            "pos": np.concatenate(self.pos),
-            "column": np.concatenate([[c] * len(p) for c, p in zip(self.column, self.pos)]),
-            "code": np.concatenate([[c] * len(p) for c, p in zip(self.code, self.pos)]),
-            "reason": np.concatenate([np.asarray(r, dtype=object) for r in self.reason]),
-        }).sort_values("pos", kind="stable")
+        return pd.DataFrame(
+            {
+                "pos": np.concatenate(self.pos),
+                "column": np.concatenate([[c] * len(p) for c, p in zip(self.column, self.pos)]),
+                "code": np.concatenate([[c] * len(p) for c, p in zip(self.code, self.pos)]),
+                "reason": np.concatenate([np.asarray(r, dtype=object) for r in self.reason]),
+            }
+        ).sort_values("pos", kind="stable")
 
 
 def _json_default(value: Any) -> Any:
@@ -439,8 +504,9 @@ def _raw_json(record: dict[str, Any]) -> str:
     return json.dumps(clean, ensure_ascii=False, default=_json_default)
 
 
-def _quarantine(raw: pd.DataFrame, rows: np.ndarray, name: str, problems: _Problems,
-                unreadable: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, int]]:
+def _quarantine(
+    raw: pd.DataFrame, rows: np.ndarray, name: str, problems: _Problems, unreadable: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """One quarantine record per bad row: first problem's column, all reasons, the raw row as JSON."""
     lines = problems.frame()
     by_reason = lines["code"].value_counts().to_dict() if len(lines) else {}
@@ -449,17 +515,20 @@ def _quarantine(raw: pd.DataFrame, rows: np.ndarray, name: str, problems: _Probl
     grouped = lines.groupby("pos", sort=True).agg(column=("column", "first"), reason=("reason", "; ".join))
     positions = grouped.index.to_numpy()
     records = raw.iloc[positions].to_dict("records") if len(positions) else []
-    q = pd.DataFrame({
-        "source": [name] * len(positions),
-        "row": rows[positions].astype("int64") if len(positions) else np.array([], dtype="int64"),
-        "column": grouped["column"].to_numpy(dtype=object),
-        "reason": grouped["reason"].to_numpy(dtype=object),
-        "raw": [_raw_json(r) for r in records],
-    })
+    q = pd.DataFrame(
+        {
+            "source": [name] * len(positions),
+            "row": rows[positions].astype("int64") if len(positions) else np.array([], dtype="int64"),
+            "column": grouped["column"].to_numpy(dtype=object),
+            "reason": grouped["reason"].to_numpy(dtype=object),
+            "raw": [_raw_json(r) for r in records],
+        }
+    )
     if unreadable:
         q = pd.concat([q, pd.DataFrame(unreadable)], ignore_index=True).sort_values("row", kind="stable")
     return q.reset_index(drop=True)[QUARANTINE_COLUMNS].astype({"row": "int64"}), {
-        str(k): int(v) for k, v in by_reason.items()}
+        str(k): int(v) for k, v in by_reason.items()
+    }
 
 
 def _shown(value: Any, width: int = 60) -> str:
@@ -467,12 +536,27 @@ def _shown(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _report(name: str, read: int, accepted: int, quarantined: int, deduplicated: int,
-            by_reason: dict[str, int], ignored: list[str], started: float) -> dict[str, Any]:
+def _report(
+    name: str,
+    read: int,
+    accepted: int,
+    quarantined: int,
+    deduplicated: int,
+    by_reason: dict[str, int],
+    ignored: list[str],
+    started: float,
+) -> dict[str, Any]:
     assert read == accepted + quarantined + deduplicated, "ingest lost rows"
-    return {"source": name, "read": read, "accepted": accepted, "quarantined": quarantined,
-            "deduplicated": deduplicated, "by_reason": by_reason, "ignored_columns": ignored,
-            "seconds": round(time.perf_counter() - started, 4)}
+    return {
+        "source": name,
+        "read": read,
+        "accepted": accepted,
+        "quarantined": quarantined,
+        "deduplicated": deduplicated,
+        "by_reason": by_reason,
+        "ignored_columns": ignored,
+        "seconds": round(time.perf_counter() - started, 4),
+    }
 
 
 def write_quarantine(frame: pd.DataFrame, folder: str | Path, filename: str = "quarantine.jsonl") -> Path:
@@ -489,8 +573,10 @@ def write_quarantine(frame: pd.DataFrame, folder: str | Path, filename: str = "q
     if path.suffix.lower() == ".csv":
         text = out.to_csv(index=False, header=not path.exists() or path.stat().st_size == 0)
     else:
-        text = "".join(json.dumps(rec, ensure_ascii=False, default=_json_default) + "\n"
-                       for rec in out.to_dict("records"))
+        text = "".join(
+            json.dumps(rec, ensure_ascii=False, default=_json_default) + "\n"
+            for rec in out.to_dict("records")
+        )
     with open(path, "a", encoding="utf-8", newline="") as fh:
         fh.write(text)
     return path
@@ -518,14 +604,29 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
     item_id = _clean_str(raw["item_id"])
     domain = _clean_str(raw["domain"], strip_html=True, lower=True)
     title = _clean_str(raw["title"], strip_html=True)
-    desc = (_clean_str(raw["description"], strip_html=True) if "description" in raw
-            else pd.Series([None] * n, index=raw.index, dtype=object))
-    problems.add(item_id.isna().to_numpy(), "item_id", "empty_id",
-                 "item_id is empty; fix: give every item a non-empty id")
-    problems.add(domain.isna().to_numpy(), "domain", "empty_domain",
-                 "domain is empty; fix: give the item's domain, e.g. 'books'")
-    problems.add(title.isna().to_numpy(), "title", "empty_title",
-                 "title is empty (after removing HTML); fix: give the item a title")
+    desc = (
+        _clean_str(raw["description"], strip_html=True)
+        if "description" in raw
+        else pd.Series([None] * n, index=raw.index, dtype=object)
+    )
+    problems.add(
+        item_id.isna().to_numpy(),
+        "item_id",
+        "empty_id",
+        "item_id is empty; fix: give every item a non-empty id",
+    )
+    problems.add(
+        domain.isna().to_numpy(),
+        "domain",
+        "empty_domain",
+        "domain is empty; fix: give the item's domain, e.g. 'books'",
+    )
+    problems.add(
+        title.isna().to_numpy(),
+        "title",
+        "empty_title",
+        "title is empty (after removing HTML); fix: give the item a title",
+    )
 
     lists: dict[str, list[list[str] | None]] = {}
     for col in ("categories", "tags"):
@@ -536,16 +637,27 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
         parsed = _parse_lists(values)
         lists[col] = [p for p, _ in parsed]
         bad = np.array([p is None for p, _ in parsed], dtype=bool)
-        problems.add(bad, col, "bad_list",
-                     [f"{col} {_shown(values[i])} {parsed[i][1]}; fix: use a list, 'a|b', 'a,b' or a "
-                      'JSON list like ["a", "b"]' for i in np.flatnonzero(bad)])
+        problems.add(
+            bad,
+            col,
+            "bad_list",
+            [
+                f"{col} {_shown(values[i])} {parsed[i][1]}; fix: use a list, 'a|b', 'a,b' or a "
+                'JSON list like ["a", "b"]'
+                for i in np.flatnonzero(bad)
+            ],
+        )
 
-    clean = pd.DataFrame({
-        "item_id": item_id.to_numpy(), "domain": domain.to_numpy(), "title": title.to_numpy(),
-        "description": _optional_text(desc),
-        "categories": pd.Series(lists["categories"], dtype=object).to_numpy(),
-        "tags": pd.Series(lists["tags"], dtype=object).to_numpy(),
-    })
+    clean = pd.DataFrame(
+        {
+            "item_id": item_id.to_numpy(),
+            "domain": domain.to_numpy(),
+            "title": title.to_numpy(),
+            "description": _optional_text(desc),
+            "categories": pd.Series(lists["categories"], dtype=object).to_numpy(),
+            "tags": pd.Series(lists["tags"], dtype=object).to_numpy(),
+        }
+    )
     ok = ~problems.bad_mask(n)
 
     valid = clean[ok]
@@ -553,11 +665,24 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
     deduplicated = 0
     keep = ok.copy()
     if dup.any():
-        content = (valid["domain"] + "\x1f" + valid["title"] + "\x1f" + valid["description"].fillna("")
-                   + "\x1f" + valid["categories"].map("\x1e".join) + "\x1f" + valid["tags"].map("\x1e".join))
+        content = (
+            valid["domain"]
+            + "\x1f"
+            + valid["title"]
+            + "\x1f"
+            + valid["description"].fillna("")
+            + "\x1f"
+            + valid["categories"].map("\x1e".join)
+            + "\x1f"
+            + valid["tags"].map("\x1e".join)
+        )
         first_content = content.groupby(valid["item_id"].to_numpy(), sort=False).transform("first")
-        first_pos = pd.Series(np.flatnonzero(ok), index=valid.index).groupby(
-            valid["item_id"].to_numpy(), sort=False).transform("first").to_numpy()
+        first_pos = (
+            pd.Series(np.flatnonzero(ok), index=valid.index)
+            .groupby(valid["item_id"].to_numpy(), sort=False)
+            .transform("first")
+            .to_numpy()
+        )
         same = (content == first_content).to_numpy()
         exact = dup & same
         conflict = dup & ~same
@@ -567,18 +692,24 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
         conflict_mask = np.zeros(n, dtype=bool)
         conflict_mask[valid_pos[conflict]] = True
         first_rows = rows[first_pos[conflict]]
-        problems.add(conflict_mask, "item_id", "duplicate_conflict",
-                     [f"item_id {iid!r} repeats row {fr} with different content; the first row was "
-                      "kept; fix: give each item one row (or distinct ids)"
-                      for iid, fr in zip(valid["item_id"].to_numpy()[conflict], first_rows)])
+        problems.add(
+            conflict_mask,
+            "item_id",
+            "duplicate_conflict",
+            [
+                f"item_id {iid!r} repeats row {fr} with different content; the first row was "
+                "kept; fix: give each item one row (or distinct ids)"
+                for iid, fr in zip(valid["item_id"].to_numpy()[conflict], first_rows)
+            ],
+        )
         keep &= ~conflict_mask
 
     quarantine, by_reason = _quarantine(raw, rows, label, problems, unreadable)
-    out = clean[keep].reset_index(drop=True).astype(
-        {"item_id": "str", "domain": "str", "title": "str"})
+    out = clean[keep].reset_index(drop=True).astype({"item_id": "str", "domain": "str", "title": "str"})
     ignored = [str(c) for c in raw.columns if c not in ITEM_REQUIRED + ITEM_OPTIONAL]
-    report = _report(label, n + len(unreadable), len(out), len(quarantine), deduplicated, by_reason,
-                     ignored, started)
+    report = _report(
+        label, n + len(unreadable), len(out), len(quarantine), deduplicated, by_reason, ignored, started
+    )
     return ItemsResult(out, quarantine, report)
 
 
@@ -588,13 +719,19 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
 def _normalise_kind(raw: pd.DataFrame) -> pd.Series:
     if "kind" not in raw:
         return pd.Series("view", index=raw.index, dtype="str")
-    kind = _on_uniques(_clean_str(raw["kind"], lower=True),
-                       lambda u: u.str.replace(r"[\s\-]+", "_", regex=True))
+    kind = _on_uniques(
+        _clean_str(raw["kind"], lower=True), lambda u: u.str.replace(r"[\s\-]+", "_", regex=True)
+    )
     return kind.fillna("view")
 
 
-def ingest_events(source: Source, *, known_items: set[str] | None = None,
-                  rating_scale: tuple[float, float] = (0.0, 5.0), name: str | None = None) -> EventsResult:
+def ingest_events(
+    source: Source,
+    *,
+    known_items: set[str] | None = None,
+    rating_scale: tuple[float, float] = (0.0, 5.0),
+    name: str | None = None,
+) -> EventsResult:
     """Read, validate and normalise behaviour events.
 
     Columns: user_id, item_id (required); kind (default 'view'; aliases such as 'buy' or
@@ -618,56 +755,106 @@ def ingest_events(source: Source, *, known_items: set[str] | None = None,
 
     user_id = _clean_str(raw["user_id"])
     item_id = _clean_str(raw["item_id"])
-    problems.add(user_id.isna().to_numpy(), "user_id", "empty_id",
-                 "user_id is empty; fix: give every event the user's id")
-    problems.add(item_id.isna().to_numpy(), "item_id", "empty_id",
-                 "item_id is empty; fix: give every event the item's id")
+    problems.add(
+        user_id.isna().to_numpy(),
+        "user_id",
+        "empty_id",
+        "user_id is empty; fix: give every event the user's id",
+    )
+    problems.add(
+        item_id.isna().to_numpy(),
+        "item_id",
+        "empty_id",
+        "item_id is empty; fix: give every event the item's id",
+    )
 
     kind = _normalise_kind(raw)
     canonical = kind.map(KIND_ALIASES)
     unknown = (canonical.isna() & kind.notna()).to_numpy()
-    problems.add(unknown, "kind", "unknown_kind",
-                 [f"kind {_shown(v)} is not a known event kind; fix: use one of {list(KINDS)} "
-                  "(or an alias such as 'buy', 'watch', 'rate')" for v in raw["kind"].to_numpy(dtype=object)[unknown]]
-                 if unknown.any() else [])
+    problems.add(
+        unknown,
+        "kind",
+        "unknown_kind",
+        [
+            f"kind {_shown(v)} is not a known event kind; fix: use one of {list(KINDS)} "
+            "(or an alias such as 'buy', 'watch', 'rate')"
+            for v in raw["kind"].to_numpy(dtype=object)[unknown]
+        ]
+        if unknown.any()
+        else [],
+    )
 
     if "ts" in raw:
         ts, bad_ts = _to_epoch(raw["ts"])
-        problems.add(bad_ts, "ts", "bad_ts",
-                     [f"timestamp {_shown(v)} cannot be parsed; fix: use epoch seconds (1700000000) or "
-                      "ISO-8601 ('2024-01-31T12:00:00Z'), or leave it empty"
-                      for v in raw["ts"].to_numpy(dtype=object)[bad_ts]])
+        problems.add(
+            bad_ts,
+            "ts",
+            "bad_ts",
+            [
+                f"timestamp {_shown(v)} cannot be parsed; fix: use epoch seconds (1700000000) or "
+                "ISO-8601 ('2024-01-31T12:00:00Z'), or leave it empty"
+                for v in raw["ts"].to_numpy(dtype=object)[bad_ts]
+            ],
+        )
     else:
         ts = np.full(n, np.nan)
 
     if "rating" in raw:
         rating, bad_rating = _to_number(raw["rating"])
-        problems.add(bad_rating, "rating", "bad_rating",
-                     [f"rating {_shown(v)} is not a number; fix: use a number such as 4 or 4.5, or leave "
-                      "it empty" for v in raw["rating"].to_numpy(dtype=object)[bad_rating]])
+        problems.add(
+            bad_rating,
+            "rating",
+            "bad_rating",
+            [
+                f"rating {_shown(v)} is not a number; fix: use a number such as 4 or 4.5, or leave it empty"
+                for v in raw["rating"].to_numpy(dtype=object)[bad_rating]
+            ],
+        )
         with np.errstate(invalid="ignore"):
             outside = ~np.isnan(rating) & ((rating < lo) | (rating > hi))
-        problems.add(outside, "rating", "rating_out_of_scale",
-                     [f"rating {r:g} is outside the scale {lo:g}..{hi:g}; fix: correct it, or pass "
-                      f"rating_scale=(low, high) if your scale differs" for r in rating[outside]])
+        problems.add(
+            outside,
+            "rating",
+            "rating_out_of_scale",
+            [
+                f"rating {r:g} is outside the scale {lo:g}..{hi:g}; fix: correct it, or pass "
+                f"rating_scale=(low, high) if your scale differs"
+                for r in rating[outside]
+            ],
+        )
     else:
         rating = np.full(n, np.nan)
 
     if known_items is not None:
         unknown_item = (item_id.notna() & ~item_id.isin(known_items)).to_numpy()
-        problems.add(unknown_item, "item_id", "unknown_item",
-                     [f"item_id {iid!r} is not a known item; fix: ingest the item first "
-                      "(ingest_items) or correct the id" for iid in item_id.to_numpy()[unknown_item]])
+        problems.add(
+            unknown_item,
+            "item_id",
+            "unknown_item",
+            [
+                f"item_id {iid!r} is not a known item; fix: ingest the item first "
+                "(ingest_items) or correct the id"
+                for iid in item_id.to_numpy()[unknown_item]
+            ],
+        )
 
-    text = (_clean_str(raw["text"], strip_html=True) if "text" in raw
-            else pd.Series(np.nan, index=raw.index, dtype="str"))
+    text = (
+        _clean_str(raw["text"], strip_html=True)
+        if "text" in raw
+        else pd.Series(np.nan, index=raw.index, dtype="str")
+    )
 
     ok = ~problems.bad_mask(n)
-    clean = pd.DataFrame({
-        "user_id": user_id.to_numpy(), "item_id": item_id.to_numpy(), "kind": canonical.to_numpy(),
-        "ts": ts, "rating": rating,
-        "text": _optional_text(text),
-    })[ok]
+    clean = pd.DataFrame(
+        {
+            "user_id": user_id.to_numpy(),
+            "item_id": item_id.to_numpy(),
+            "kind": canonical.to_numpy(),
+            "ts": ts,
+            "rating": rating,
+            "text": _optional_text(text),
+        }
+    )[ok]
     timed = clean["ts"].notna().to_numpy()
     dup = np.zeros(len(clean), dtype=bool)
     if timed.any():
@@ -677,7 +864,8 @@ def ingest_events(source: Source, *, known_items: set[str] | None = None,
 
     quarantine, by_reason = _quarantine(raw, rows, label, problems, unreadable)
     ignored = [str(c) for c in raw.columns if c not in EVENT_REQUIRED + EVENT_OPTIONAL]
-    report = _report(label, n + len(unreadable), len(clean), len(quarantine), deduplicated, by_reason,
-                     ignored, started)
+    report = _report(
+        label, n + len(unreadable), len(clean), len(quarantine), deduplicated, by_reason, ignored, started
+    )
     report["rating_scale"] = (lo, hi)
     return EventsResult(clean, quarantine, report)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,12 +52,16 @@ class Neo4jConfig:
     database: str = "neo4j"
 
     @classmethod
-    def from_env(cls) -> "Neo4jConfig | None":
+    def from_env(cls) -> Neo4jConfig | None:
         uri = os.environ.get("NEO4J_URI")
         if not uri:
             return None
-        return cls(uri, os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""),
-                   os.environ.get("NEO4J_DATABASE", "neo4j"))
+        return cls(
+            uri,
+            os.environ.get("NEO4J_USER", "neo4j"),
+            os.environ.get("NEO4J_PASSWORD", ""),
+            os.environ.get("NEO4J_DATABASE", "neo4j"),
+        )
 
 
 def _vector_props(label: str) -> list[str]:
@@ -65,13 +70,15 @@ def _vector_props(label: str) -> list[str]:
 
 def _chunks(rows: list, size: int = CHUNK) -> Iterable[list]:
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 def _missing_query(nt) -> str:
     """A query returning one key of `$keys` that has no node of type `nt`, if any."""
-    return (f"UNWIND $keys AS k WITH k WHERE NOT EXISTS {{ MATCH (:`{nt.label}` {{`{nt.key}`: k}}) }} "
-            "RETURN k LIMIT 1")
+    return (
+        f"UNWIND $keys AS k WITH k WHERE NOT EXISTS {{ MATCH (:`{nt.label}` {{`{nt.key}`: k}}) }} "
+        "RETURN k LIMIT 1"
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -88,8 +95,9 @@ class Neo4jStore(GraphStore):
         from neo4j import GraphDatabase
 
         self.config = config
-        self._driver = GraphDatabase.driver(config.uri, auth=(config.user, config.password),
-                                            notifications_min_severity="OFF")
+        self._driver = GraphDatabase.driver(
+            config.uri, auth=(config.user, config.password), notifications_min_severity="OFF"
+        )
         try:
             self._driver.verify_connectivity()
         except Exception as exc:
@@ -145,9 +153,11 @@ class Neo4jStore(GraphStore):
         else:
             clean = validate_edges(rel, list(rows))
         payload = [{"s": row.pop("src"), "d": row.pop("dst"), "p": row} for row in clean]
-        merge_q = (f"UNWIND $rows AS row MATCH (a:`{src_t.label}` {{`{src_t.key}`: row.s}}) "
-                   f"MATCH (b:`{dst_t.label}` {{`{dst_t.key}`: row.d}}) "
-                   f"MERGE (a)-[r:`{et.type}`]->(b) SET r += row.p")
+        merge_q = (
+            f"UNWIND $rows AS row MATCH (a:`{src_t.label}` {{`{src_t.key}`: row.s}}) "
+            f"MATCH (b:`{dst_t.label}` {{`{dst_t.key}`: row.d}}) "
+            f"MERGE (a)-[r:`{et.type}`]->(b) SET r += row.p"
+        )
 
         def work(tx):
             for end, nt in (("s", src_t), ("d", dst_t)):
@@ -155,8 +165,12 @@ class Neo4jStore(GraphStore):
                 record = tx.run(_missing_query(nt), keys=keys).single()
                 if record is not None:
                     index = next(i for i, row in enumerate(payload) if row[end] == record["k"])
-                    raise BatchError(f"{rel} batch", index, f"{nt.label} {record['k']!r} does not exist",
-                                     f"upsert the {nt.label} nodes before their edges")
+                    raise BatchError(
+                        f"{rel} batch",
+                        index,
+                        f"{nt.label} {record['k']!r} does not exist",
+                        f"upsert the {nt.label} nodes before their edges",
+                    )
             for chunk in _chunks(payload):
                 tx.run(merge_q, rows=chunk).consume()
 
@@ -168,8 +182,10 @@ class Neo4jStore(GraphStore):
         et = edge_type(rel)
         src_t, dst_t = node_type(et.source), node_type(et.target)
         payload = [[s, d] for s, d in pairs]
-        query = (f"UNWIND $pairs AS p MATCH (a:`{src_t.label}` {{`{src_t.key}`: p[0]}})"
-                 f"-[r:`{et.type}`]->(b:`{dst_t.label}` {{`{dst_t.key}`: p[1]}}) DELETE r RETURN count(r) AS n")
+        query = (
+            f"UNWIND $pairs AS p MATCH (a:`{src_t.label}` {{`{src_t.key}`: p[0]}})"
+            f"-[r:`{et.type}`]->(b:`{dst_t.label}` {{`{dst_t.key}`: p[1]}}) DELETE r RETURN count(r) AS n"
+        )
 
         def work(tx):
             return sum(tx.run(query, pairs=chunk).single()["n"] for chunk in _chunks(payload))
@@ -179,7 +195,9 @@ class Neo4jStore(GraphStore):
     def delete_nodes(self, label: str, keys: Iterable[str]) -> int:
         nt = node_type(label)
         payload = list(keys)
-        query = f"UNWIND $keys AS k MATCH (n:`{nt.label}` {{`{nt.key}`: k}}) DETACH DELETE n RETURN count(*) AS n"
+        query = (
+            f"UNWIND $keys AS k MATCH (n:`{nt.label}` {{`{nt.key}`: k}}) DETACH DELETE n RETURN count(*) AS n"
+        )
 
         def work(tx):
             return sum(tx.run(query, keys=chunk).single()["n"] for chunk in _chunks(payload))
@@ -207,7 +225,11 @@ class Neo4jStore(GraphStore):
         return self._write(work)
 
     def write_vectors(
-        self, label: str, keys: Sequence[str], vectors: np.ndarray, prop: str = "embedding",
+        self,
+        label: str,
+        keys: Sequence[str],
+        vectors: np.ndarray,
+        prop: str = "embedding",
         model_version: str | None = None,
     ) -> int:
         nt = node_type(label)
@@ -215,18 +237,26 @@ class Neo4jStore(GraphStore):
             raise BatchError(f"{label} vectors", None, f"{prop!r} is not a vector property of {label}")
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(keys):
-            raise BatchError(f"{label} vectors", None,
-                             f"expected a matrix with {len(keys)} rows, got shape {vectors.shape}")
+            raise BatchError(
+                f"{label} vectors",
+                None,
+                f"expected a matrix with {len(keys)} rows, got shape {vectors.shape}",
+            )
         payload = [{"k": k, "v": v.tolist()} for k, v in zip(keys, vectors)]
         version_clause = ", n.model_version = $version" if model_version is not None else ""
-        query = (f"UNWIND $rows AS row MATCH (n:`{nt.label}` {{`{nt.key}`: row.k}}) "
-                 f"SET n.`{prop}` = row.v{version_clause}")
+        query = (
+            f"UNWIND $rows AS row MATCH (n:`{nt.label}` {{`{nt.key}`: row.k}}) "
+            f"SET n.`{prop}` = row.v{version_clause}"
+        )
 
         def work(tx):
             record = tx.run(_missing_query(nt), keys=list(keys)).single()
             if record is not None:
-                raise BatchError(f"{label} vectors", list(keys).index(record["k"]),
-                                 f"{label} {record['k']!r} does not exist")
+                raise BatchError(
+                    f"{label} vectors",
+                    list(keys).index(record["k"]),
+                    f"{label} {record['k']!r} does not exist",
+                )
             for chunk in _chunks(payload, 2_000):
                 tx.run(query, rows=chunk, version=model_version).consume()
 
@@ -235,8 +265,11 @@ class Neo4jStore(GraphStore):
         return len(payload)
 
     def set_meta(self, key: str, value: str) -> None:
-        self._write(lambda tx: tx.run(f"MERGE (m:`{_META_LABEL}` {{key: $key}}) SET m.value = $value",
-                                      key=key, value=str(value)).consume())
+        self._write(
+            lambda tx: tx.run(
+                f"MERGE (m:`{_META_LABEL}` {{key: $key}}) SET m.value = $value", key=key, value=str(value)
+            ).consume()
+        )
 
     def clear(self) -> None:
         with self._session() as session:
@@ -252,8 +285,10 @@ class Neo4jStore(GraphStore):
 
     def get_nodes(self, label: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         nt = node_type(label)
-        query = (f"UNWIND $keys AS k MATCH (n:`{nt.label}` {{`{nt.key}`: k}}) "
-                 "RETURN k, [p IN keys(n) WHERE NOT p IN $skip | [p, n[p]]] AS props")
+        query = (
+            f"UNWIND $keys AS k MATCH (n:`{nt.label}` {{`{nt.key}`: k}}) "
+            "RETURN k, [p IN keys(n) WHERE NOT p IN $skip | [p, n[p]]] AS props"
+        )
         records = self._read(query, keys=list(keys), skip=[nt.key, *_vector_props(label)])
         return {r["k"]: {p: _plain(v) for p, v in r["props"]} for r in records}
 
@@ -276,33 +311,52 @@ class Neo4jStore(GraphStore):
                 ends.append(("in", et.source, f"(n)<-[r:`{et.type}`]-(m:`{et.source}`)"))
             for side, other, pattern in ends:
                 other_t = node_type(other)
-                query = (f"MATCH (n:`{nt.label}` {{`{nt.key}`: $key}}) MATCH {pattern} "
-                         f"RETURN m.`{other_t.key}` AS k, "
-                         "[p IN keys(m) WHERE NOT p IN $skip | [p, m[p]]] AS props, properties(r) AS edge")
+                query = (
+                    f"MATCH (n:`{nt.label}` {{`{nt.key}`: $key}}) MATCH {pattern} "
+                    f"RETURN m.`{other_t.key}` AS k, "
+                    "[p IN keys(m) WHERE NOT p IN $skip | [p, m[p]]] AS props, properties(r) AS edge"
+                )
                 for r in self._read(query, key=key, skip=[other_t.key, *_vector_props(other)]):
-                    found.append(Neighbour(rel, side, other, r["k"],
-                                           {p: _plain(v) for p, v in r["props"]},
-                                           {p: _plain(v) for p, v in r["edge"].items()}))
-        found.sort(key=lambda n: (-float(n.edge.get("weight", n.edge.get("score", 0.0)) or 0.0), n.rel, n.key))
+                    found.append(
+                        Neighbour(
+                            rel,
+                            side,
+                            other,
+                            r["k"],
+                            {p: _plain(v) for p, v in r["props"]},
+                            {p: _plain(v) for p, v in r["edge"].items()},
+                        )
+                    )
+        found.sort(
+            key=lambda n: (-float(n.edge.get("weight", n.edge.get("score", 0.0)) or 0.0), n.rel, n.key)
+        )
         return found[:limit] if limit is not None else found
 
     def snapshot(self) -> GraphSnapshot:
         nodes = {}
         for label, nt in NODE_TYPES.items():
-            query = (f"MATCH (n:`{label}`) RETURN n.`{nt.key}` AS key, "
-                     "[p IN keys(n) WHERE NOT p IN $skip | [p, n[p]]] AS props")
+            query = (
+                f"MATCH (n:`{label}`) RETURN n.`{nt.key}` AS key, "
+                "[p IN keys(n) WHERE NOT p IN $skip | [p, n[p]]] AS props"
+            )
             records = self._read(query, skip=[nt.key, *_vector_props(label)])
             rows = [{"key": r["key"], **{p: _plain(v) for p, v in r["props"]}} for r in records]
             nodes[label] = pd.DataFrame.from_records(rows, columns=None if rows else ["key"])
         edges = {}
         for rel, et in EDGE_TYPES.items():
             src_t, dst_t = node_type(et.source), node_type(et.target)
-            query = (f"MATCH (a:`{et.source}`)-[r:`{rel}`]->(b:`{et.target}`) "
-                     f"RETURN a.`{src_t.key}` AS src, b.`{dst_t.key}` AS dst, properties(r) AS props")
-            rows = [{"src": r["src"], "dst": r["dst"], **{p: _plain(v) for p, v in r["props"].items()}}
-                    for r in self._read(query)]
+            query = (
+                f"MATCH (a:`{et.source}`)-[r:`{rel}`]->(b:`{et.target}`) "
+                f"RETURN a.`{src_t.key}` AS src, b.`{dst_t.key}` AS dst, properties(r) AS props"
+            )
+            rows = [
+                {"src": r["src"], "dst": r["dst"], **{p: _plain(v) for p, v in r["props"].items()}}
+                for r in self._read(query)
+            ]
             edges[rel] = pd.DataFrame.from_records(rows, columns=None if rows else ["src", "dst"])
-        meta = {r["k"]: r["v"] for r in self._read(f"MATCH (m:`{_META_LABEL}`) RETURN m.key AS k, m.value AS v")}
+        meta = {
+            r["k"]: r["v"] for r in self._read(f"MATCH (m:`{_META_LABEL}`) RETURN m.key AS k, m.value AS v")
+        }
         return GraphSnapshot(nodes=nodes, edges=edges, meta=meta).sorted()
 
     def read_vectors(
@@ -312,11 +366,15 @@ class Neo4jStore(GraphStore):
         if nt.kind_of(prop) != VECTOR:
             raise BatchError(f"{label} vectors", None, f"{prop!r} is not a vector property of {label}")
         if keys is None:
-            query = f"MATCH (n:`{label}`) WHERE n.`{prop}` IS NOT NULL RETURN n.`{nt.key}` AS k, n.`{prop}` AS v"
+            query = (
+                f"MATCH (n:`{label}`) WHERE n.`{prop}` IS NOT NULL RETURN n.`{nt.key}` AS k, n.`{prop}` AS v"
+            )
             records = self._read(query)
         else:
-            query = (f"UNWIND $keys AS k MATCH (n:`{label}` {{`{nt.key}`: k}}) "
-                     f"WHERE n.`{prop}` IS NOT NULL RETURN k, n.`{prop}` AS v")
+            query = (
+                f"UNWIND $keys AS k MATCH (n:`{label}` {{`{nt.key}`: k}}) "
+                f"WHERE n.`{prop}` IS NOT NULL RETURN k, n.`{prop}` AS v"
+            )
             records = self._read(query, keys=list(keys))
         if not records:
             return [], np.zeros((0, 0), dtype=np.float32)

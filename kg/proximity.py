@@ -26,8 +26,8 @@ its results stay sparse.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,15 +45,22 @@ def _index(keys: Sequence[str]) -> dict[str, int]:
     return {k: i for i, k in enumerate(keys)}
 
 
-def _matrix(frame: pd.DataFrame, rows: dict[str, int], cols: dict[str, int], weight: str | None) -> sp.csr_matrix:
+def _matrix(
+    frame: pd.DataFrame, rows: dict[str, int], cols: dict[str, int], weight: str | None
+) -> sp.csr_matrix:
     if frame is None or len(frame) == 0:
         return sp.csr_matrix((len(rows), len(cols)), dtype=np.float32)
     r = frame["src"].map(rows)
     c = frame["dst"].map(cols)
     ok = r.notna() & c.notna()
-    values = frame.loc[ok, weight].astype(float).to_numpy() if weight and weight in frame else np.ones(int(ok.sum()))
-    return sp.csr_matrix((values.astype(np.float32), (r[ok].astype(int), c[ok].astype(int))),
-                         shape=(len(rows), len(cols)))
+    values = (
+        frame.loc[ok, weight].astype(float).to_numpy()
+        if weight and weight in frame
+        else np.ones(int(ok.sum()))
+    )
+    return sp.csr_matrix(
+        (values.astype(np.float32), (r[ok].astype(int), c[ok].astype(int))), shape=(len(rows), len(cols))
+    )
 
 
 def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -99,14 +106,14 @@ class ProximityIndex:
     item_index: dict[str, int]
     concept_index: dict[str, int]
     item_domain: np.ndarray
-    R: sp.csr_matrix            # users x items, positive interaction weights
-    disliked: sp.csr_matrix     # users x items, 1 where the user rejected the item
-    IC: sp.csr_matrix           # items x concepts (HAS_CONCEPT weight)
-    UC: sp.csr_matrix           # users x concepts (INTERESTED_IN weight)
-    CC: sp.csr_matrix           # concepts x concepts (RELATED_TO score, symmetric)
-    popularity: np.ndarray      # log(1 + engagement count) per item
+    R: sp.csr_matrix  # users x items, positive interaction weights
+    disliked: sp.csr_matrix  # users x items, 1 where the user rejected the item
+    IC: sp.csr_matrix  # items x concepts (HAS_CONCEPT weight)
+    UC: sp.csr_matrix  # users x concepts (INTERESTED_IN weight)
+    CC: sp.csr_matrix  # concepts x concepts (RELATED_TO score, symmetric)
+    popularity: np.ndarray  # log(1 + engagement count) per item
     topics: list[str]
-    CT: sp.csr_matrix           # concepts x topics (IN_TOPIC weight)
+    CT: sp.csr_matrix  # concepts x topics (IN_TOPIC weight)
     alpha: float = 0.5
     beta: float = 0.0
 
@@ -121,8 +128,10 @@ class ProximityIndex:
         degree = np.asarray((self.R > 0).sum(axis=0)).ravel().astype(np.float32)
         self.pop_penalty = np.power(np.maximum(degree, 1.0), -self.beta).astype(np.float32)
         penalty = sp.diags(self.pop_penalty)
-        blocks = [top_k_per_row(walk_iu[start:start + _BLOCK] @ walk_ui @ penalty, ITEM_NEIGHBOURS)
-                  for start in range(0, len(self.items), _BLOCK)]
+        blocks = [
+            top_k_per_row(walk_iu[start : start + _BLOCK] @ walk_ui @ penalty, ITEM_NEIGHBOURS)
+            for start in range(0, len(self.items), _BLOCK)
+        ]
         empty = sp.csr_matrix((0, len(self.items)), dtype=np.float32)
         self.item_item = (sp.vstack(blocks).tocsr() if blocks else empty).astype(np.float32)
         self.concept_items = top_k_per_row(self.P_ci, CONCEPT_ITEMS)
@@ -169,19 +178,29 @@ def build_index(snapshot: GraphSnapshot, alpha: float = 0.5, beta: float = 0.0) 
     R = _matrix(positive, ui, ii, "weight")
     disliked = _matrix(negative, ui, ii, None)
     counts = positive["count"].astype(float) if "count" in positive else pd.Series(1.0, index=positive.index)
-    engagement = np.bincount(positive["dst"].map(ii).dropna().astype(int),
-                             weights=counts.loc[positive["dst"].map(ii).notna()].to_numpy(),
-                             minlength=len(items))
+    engagement = np.bincount(
+        positive["dst"].map(ii).dropna().astype(int),
+        weights=counts.loc[positive["dst"].map(ii).notna()].to_numpy(),
+        minlength=len(items),
+    )
     related = _matrix(snapshot.edge_frame("RELATED_TO"), ci, ci, "score")
     topics = sorted(snapshot.node_keys("Topic"))
     return ProximityIndex(
-        users=users, items=items, concepts=concepts, user_index=ui, item_index=ii, concept_index=ci,
+        users=users,
+        items=items,
+        concepts=concepts,
+        user_index=ui,
+        item_index=ii,
+        concept_index=ci,
         item_domain=items_frame["domain"].astype(str).to_numpy() if len(items) else np.array([], dtype=str),
-        R=R, disliked=disliked,
+        R=R,
+        disliked=disliked,
         IC=_matrix(snapshot.edge_frame("HAS_CONCEPT"), ii, ci, "weight"),
         UC=_matrix(snapshot.edge_frame("INTERESTED_IN"), ui, ci, "weight"),
         CC=(related + related.T).tocsr(),
         popularity=np.log1p(engagement).astype(np.float32),
-        topics=topics, CT=_matrix(snapshot.edge_frame("IN_TOPIC"), ci, _index(topics), "weight"),
-        alpha=alpha, beta=beta,
+        topics=topics,
+        CT=_matrix(snapshot.edge_frame("IN_TOPIC"), ci, _index(topics), "weight"),
+        alpha=alpha,
+        beta=beta,
     )

@@ -12,9 +12,10 @@ so both forms accept and refuse the same rows with the same messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -163,7 +164,9 @@ def _coerce(kind: str, value: Any) -> Any:
             raise TypeError(f"expected a string, got {type(value).__name__}")
         return value
     if kind == FLOAT:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+        if isinstance(value, bool) or (
+            not isinstance(value, (int, float)) and not hasattr(value, "__float__")
+        ):
             raise TypeError(f"expected a number, got {type(value).__name__}")
         out = float(value)
         if out != out:
@@ -200,7 +203,9 @@ def validate_nodes(label: str, rows: list[Mapping[str, Any]]) -> list[dict[str, 
         key = row.get(nt.key)
         if not isinstance(key, str) or not key:
             raise BatchError(
-                f"{label} batch", i, f"missing or empty key property {nt.key!r} (got {key!r})",
+                f"{label} batch",
+                i,
+                f"missing or empty key property {nt.key!r} (got {key!r})",
                 f"give every {label} row a non-empty string {nt.key!r}",
             )
         clean: dict[str, Any] = {}
@@ -208,7 +213,9 @@ def validate_nodes(label: str, rows: list[Mapping[str, Any]]) -> list[dict[str, 
             kind = nt.kind_of(prop)
             if kind is None:
                 raise BatchError(
-                    f"{label} batch", i, f"unknown property {prop!r}",
+                    f"{label} batch",
+                    i,
+                    f"unknown property {prop!r}",
                     f"use one of {sorted([nt.key, *nt.properties])}",
                 )
             if value is None:
@@ -234,27 +241,34 @@ def validate_edges(rel: str, rows: list[Mapping[str, Any]]) -> list[dict[str, An
         if type(src) is not str or type(dst) is not str or not src or not dst:
             end = SRC if type(src) is not str or not src else DST
             raise BatchError(
-                f"{rel} batch", i, f"missing or empty endpoint {end!r} (got {row.get(end)!r})",
+                f"{rel} batch",
+                i,
+                f"missing or empty endpoint {end!r} (got {row.get(end)!r})",
                 f"give every row the {et.source if end == SRC else et.target} key as a string in {end!r}",
             )
         clean: dict[str, Any] = {SRC: src, DST: dst}
         for prop, value in row.items():
-            if prop == SRC or prop == DST or value is None:
+            if prop in (SRC, DST) or value is None:
                 if value is None and prop not in kinds and et.kind_of(prop) is None:
-                    raise BatchError(f"{rel} batch", i, f"unknown property {prop!r}",
-                                     f"use one of {sorted(et.properties)}")
+                    raise BatchError(
+                        f"{rel} batch", i, f"unknown property {prop!r}", f"use one of {sorted(et.properties)}"
+                    )
                 continue
             kind = kinds.get(prop)
             if kind is None:
                 kind = et.kind_of(prop)
                 if kind is None:
-                    raise BatchError(f"{rel} batch", i, f"unknown property {prop!r}",
-                                     f"use one of {sorted(et.properties)}")
+                    raise BatchError(
+                        f"{rel} batch", i, f"unknown property {prop!r}", f"use one of {sorted(et.properties)}"
+                    )
                 kinds[prop] = kind
             t = type(value)
-            if (t is float and kind == FLOAT and value == value) or (t is str and kind == STR) \
-                    or (t is int and kind == INT) or (t is list and kind == STR_LIST
-                                                     and all(type(x) is str for x in value)):
+            if (
+                (t is float and kind == FLOAT and value == value)
+                or (t is str and kind == STR)
+                or (t is int and kind == INT)
+                or (t is list and kind == STR_LIST and all(type(x) is str for x in value))
+            ):
                 clean[prop] = value
                 continue
             try:
@@ -285,19 +299,26 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def validate_node_frame(label: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Check and coerce a node batch given as a DataFrame; same rules and errors as `validate_nodes`."""
     nt = node_type(label)
-    return _validate_frame(frame, [nt.key], nt.kind_of, exact=False,
-                           by_rows=lambda: validate_nodes(label, frame_records(frame)))
+    return _validate_frame(
+        frame, [nt.key], nt.kind_of, exact=False, by_rows=lambda: validate_nodes(label, frame_records(frame))
+    )
 
 
 def validate_edge_frame(rel: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Check and coerce an edge batch given as a DataFrame; same rules and errors as `validate_edges`."""
     et = edge_type(rel)
-    return _validate_frame(frame, [SRC, DST], et.kind_of, exact=True,
-                           by_rows=lambda: validate_edges(rel, frame_records(frame)))
+    return _validate_frame(
+        frame, [SRC, DST], et.kind_of, exact=True, by_rows=lambda: validate_edges(rel, frame_records(frame))
+    )
 
 
-def _validate_frame(frame: pd.DataFrame, keys: list[str], kind_of: Callable[[str], str | None], exact: bool,
-                    by_rows: Callable[[], list[dict[str, Any]]]) -> pd.DataFrame:
+def _validate_frame(
+    frame: pd.DataFrame,
+    keys: list[str],
+    kind_of: Callable[[str], str | None],
+    exact: bool,
+    by_rows: Callable[[], list[dict[str, Any]]],
+) -> pd.DataFrame:
     """Whole-column checks; a frame they cannot vouch for is validated row by row (the reference)."""
     frame = frame.reset_index(drop=True)
     columns: dict[str, pd.Series] = {}
@@ -324,7 +345,9 @@ def _typed_frame(frame: pd.DataFrame, keys: list[str], kind_of: Callable[[str], 
     return pd.DataFrame(out)
 
 
-def _clean_column(column: pd.Series, kind: str, is_key: bool, exact: bool, coerced: bool = False) -> pd.Series | None:
+def _clean_column(
+    column: pd.Series, kind: str, is_key: bool, exact: bool, coerced: bool = False
+) -> pd.Series | None:
     """The column in its stored dtype, or None when a whole-column check cannot vouch for every cell."""
     given = column.notna()
     if is_key:

@@ -15,8 +15,9 @@ same batch twice gives the same graph.
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,12 +51,16 @@ class GraphSnapshot:
     edges: dict[str, pd.DataFrame] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
 
-    def sorted(self) -> "GraphSnapshot":
+    def sorted(self) -> GraphSnapshot:
         """The same snapshot with rows in canonical order."""
-        nodes = {k: f.sort_values("key", kind="stable").reset_index(drop=True) if len(f) else f
-                 for k, f in self.nodes.items()}
-        edges = {k: f.sort_values(["src", "dst"], kind="stable").reset_index(drop=True) if len(f) else f
-                 for k, f in self.edges.items()}
+        nodes = {
+            k: f.sort_values("key", kind="stable").reset_index(drop=True) if len(f) else f
+            for k, f in self.nodes.items()
+        }
+        edges = {
+            k: f.sort_values(["src", "dst"], kind="stable").reset_index(drop=True) if len(f) else f
+            for k, f in self.edges.items()
+        }
         return GraphSnapshot(nodes, edges, dict(self.meta))
 
     def node_keys(self, label: str) -> list[str]:
@@ -109,7 +114,11 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def write_vectors(
-        self, label: str, keys: Sequence[str], vectors: np.ndarray, prop: str = "embedding",
+        self,
+        label: str,
+        keys: Sequence[str],
+        vectors: np.ndarray,
+        prop: str = "embedding",
         model_version: str | None = None,
     ) -> int:
         """Store one vector per node under `prop` (and the model version that made it)."""
@@ -157,7 +166,7 @@ class GraphStore(abc.ABC):
         removed["Concept"] = self.delete_nodes("Concept", orphans)
         return removed
 
-    def __enter__(self) -> "GraphStore":
+    def __enter__(self) -> GraphStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,11 +16,25 @@ import pandas as pd
 
 THEMES: dict[str, dict[str, list[str]]] = {
     "space": {
-        "words": ["space exploration", "astronaut", "distant galaxy", "starship", "alien contact", "mars colony"],
+        "words": [
+            "space exploration",
+            "astronaut",
+            "distant galaxy",
+            "starship",
+            "alien contact",
+            "mars colony",
+        ],
         "genres": ["science fiction", "space opera"],
     },
     "crime": {
-        "words": ["detective", "murder investigation", "serial killer", "police procedural", "heist", "mafia family"],
+        "words": [
+            "detective",
+            "murder investigation",
+            "serial killer",
+            "police procedural",
+            "heist",
+            "mafia family",
+        ],
         "genres": ["crime", "mystery thriller"],
     },
     "romance": {
@@ -32,32 +46,96 @@ THEMES: dict[str, dict[str, list[str]]] = {
         "genres": ["war history", "military drama"],
     },
     "fantasy": {
-        "words": ["dragon", "wizard", "magic kingdom", "enchanted forest", "sword and sorcery", "elven queen"],
+        "words": [
+            "dragon",
+            "wizard",
+            "magic kingdom",
+            "enchanted forest",
+            "sword and sorcery",
+            "elven queen",
+        ],
         "genres": ["fantasy", "epic fantasy"],
     },
     "cooking": {
-        "words": ["french cuisine", "pastry chef", "baking bread", "street food", "family recipe", "wine tasting"],
+        "words": [
+            "french cuisine",
+            "pastry chef",
+            "baking bread",
+            "street food",
+            "family recipe",
+            "wine tasting",
+        ],
         "genres": ["food and cooking", "culinary"],
     },
     "sports": {
-        "words": ["football team", "boxing champion", "marathon runner", "olympic games", "basketball coach", "cycling race"],
+        "words": [
+            "football team",
+            "boxing champion",
+            "marathon runner",
+            "olympic games",
+            "basketball coach",
+            "cycling race",
+        ],
         "genres": ["sports", "sports drama"],
     },
     "nature": {
-        "words": ["wildlife", "ocean reef", "rainforest", "mountain climbing", "arctic expedition", "national park"],
+        "words": [
+            "wildlife",
+            "ocean reef",
+            "rainforest",
+            "mountain climbing",
+            "arctic expedition",
+            "national park",
+        ],
         "genres": ["nature documentary", "outdoor adventure"],
     },
 }
 
 DOMAIN_FORMS: dict[str, list[str]] = {
-    "books": ["A novel about {a} and {b}.", "The story of {a}, told through {b}.", "A memoir of {a} and {b}."],
-    "films": ["A film about {a} and {b}.", "On screen: {a} meets {b}.", "A feature film following {a} and {b}."],
-    "music": ["An album inspired by {a} and {b}.", "Songs about {a} and {b}.", "A soundtrack of {a} and {b}."],
-    "games": ["A video game about {a} and {b}.", "Play through {a} and {b}.", "A strategy game of {a} and {b}."],
+    "books": [
+        "A novel about {a} and {b}.",
+        "The story of {a}, told through {b}.",
+        "A memoir of {a} and {b}.",
+    ],
+    "films": [
+        "A film about {a} and {b}.",
+        "On screen: {a} meets {b}.",
+        "A feature film following {a} and {b}.",
+    ],
+    "music": [
+        "An album inspired by {a} and {b}.",
+        "Songs about {a} and {b}.",
+        "A soundtrack of {a} and {b}.",
+    ],
+    "games": [
+        "A video game about {a} and {b}.",
+        "Play through {a} and {b}.",
+        "A strategy game of {a} and {b}.",
+    ],
 }
 
-_TITLE_WORDS = ["Echoes", "Shadows", "Light", "Road", "Secrets", "Return", "Song", "Edge", "Heart", "Winter",
-                "Fire", "River", "Last", "Silent", "Golden", "Broken", "Hidden", "Wild", "Long", "Dark"]
+_TITLE_WORDS = [
+    "Echoes",
+    "Shadows",
+    "Light",
+    "Road",
+    "Secrets",
+    "Return",
+    "Song",
+    "Edge",
+    "Heart",
+    "Winter",
+    "Fire",
+    "River",
+    "Last",
+    "Silent",
+    "Golden",
+    "Broken",
+    "Hidden",
+    "Wild",
+    "Long",
+    "Dark",
+]
 
 
 @dataclass
@@ -100,13 +178,15 @@ def make_cross_domain(
             a, b = rng.choice(len(words), size=2, replace=False)
             title = f"{rng.choice(_TITLE_WORDS)} {rng.choice(_TITLE_WORDS)}: {words[a].title()}"
             item_id = f"{domain[:2]}{j:04d}"
-            items.append({
-                "item_id": item_id,
-                "domain": domain,
-                "title": title,
-                "description": forms[j % len(forms)].format(a=words[a], b=words[b], domain=domain),
-                "categories": list(THEMES[theme]["genres"][: 1 + j % 2]),
-            })
+            items.append(
+                {
+                    "item_id": item_id,
+                    "domain": domain,
+                    "title": title,
+                    "description": forms[j % len(forms)].format(a=words[a], b=words[b], domain=domain),
+                    "categories": list(THEMES[theme]["genres"][: 1 + j % 2]),
+                }
+            )
             item_theme[item_id] = theme
     items_df = pd.DataFrame(items)
     by_domain_theme: dict[tuple[str, str], list[str]] = {}
@@ -121,8 +201,12 @@ def make_cross_domain(
         liked = list(rng.choice(themes, size=1 + int(rng.random() < 0.5), replace=False))
         user_themes[user_id] = liked
         ts = start_ts + rng.random() * 86_400 * 30
-        own_domains = domains if bridge_users >= 1.0 or rng.random() < bridge_users else (str(rng.choice(domains)),)
-        noise_pool = all_ids if own_domains == domains else all_ids[items_df["domain"].to_numpy() == own_domains[0]]
+        own_domains = (
+            domains if bridge_users >= 1.0 or rng.random() < bridge_users else (str(rng.choice(domains)),)
+        )
+        noise_pool = (
+            all_ids if own_domains == domains else all_ids[items_df["domain"].to_numpy() == own_domains[0]]
+        )
         for _ in range(events_per_user):
             if rng.random() < noise:
                 item_id = str(rng.choice(noise_pool))
@@ -132,11 +216,13 @@ def make_cross_domain(
                 item_id = pool[rank]
             kind = str(rng.choice(kinds))
             ts += rng.random() * 86_400
-            events.append({
-                "user_id": user_id,
-                "item_id": item_id,
-                "kind": kind,
-                "ts": float(ts),
-                "rating": float(rng.integers(3, 6)) if kind == "rating" else None,
-            })
+            events.append(
+                {
+                    "user_id": user_id,
+                    "item_id": item_id,
+                    "kind": kind,
+                    "ts": float(ts),
+                    "rating": float(rng.integers(3, 6)) if kind == "rating" else None,
+                }
+            )
     return SyntheticData(items_df, pd.DataFrame(events), item_theme, user_themes)

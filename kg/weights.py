@@ -26,20 +26,36 @@ than about 5.5). Explicit opinions outweigh implicit behaviour: a purchase follo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 DEFAULT_KIND_WEIGHTS: Mapping[str, float] = {
-    "view": 1.0, "click": 2.0, "cart": 3.0, "purchase": 4.0, "like": 4.0,
-    "review": 3.0, "share": 3.0, "rating": 1.0, "dislike": -4.0,
+    "view": 1.0,
+    "click": 2.0,
+    "cart": 3.0,
+    "purchase": 4.0,
+    "like": 4.0,
+    "review": 3.0,
+    "share": 3.0,
+    "rating": 1.0,
+    "dislike": -4.0,
 }
 """Base weight of one event of each kind; 'rating' is the engagement part of a rated event."""
 
 DEFAULT_KIND_PRIORITY: tuple[str, ...] = (
-    "dislike", "purchase", "like", "rating", "review", "cart", "share", "click", "view",
+    "dislike",
+    "purchase",
+    "like",
+    "rating",
+    "review",
+    "cart",
+    "share",
+    "click",
+    "view",
 )
 """Which kind names a pair when it has several: the first one present in this order."""
 
@@ -89,16 +105,24 @@ class WeightConfig:
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({
-        "user_id": pd.Series(dtype="str"), "item_id": pd.Series(dtype="str"), "kind": pd.Series(dtype="str"),
-        "weight": pd.Series(dtype="float64"), "count": pd.Series(dtype="int64"),
-        "rating": pd.Series(dtype="float64"), "first_ts": pd.Series(dtype="float64"),
-        "last_ts": pd.Series(dtype="float64"), "text": pd.Series(dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "user_id": pd.Series(dtype="str"),
+            "item_id": pd.Series(dtype="str"),
+            "kind": pd.Series(dtype="str"),
+            "weight": pd.Series(dtype="float64"),
+            "count": pd.Series(dtype="int64"),
+            "rating": pd.Series(dtype="float64"),
+            "first_ts": pd.Series(dtype="float64"),
+            "last_ts": pd.Series(dtype="float64"),
+            "text": pd.Series(dtype=object),
+        }
+    )
 
 
-def aggregate_interactions(events: pd.DataFrame, config: WeightConfig = WeightConfig(),
-                           now: float | None = None) -> pd.DataFrame:
+def aggregate_interactions(
+    events: pd.DataFrame, config: WeightConfig = WeightConfig(), now: float | None = None
+) -> pd.DataFrame:
     """One weighted row per (user_id, item_id) from clean events (e.g. `ingest_events(...).clean`).
 
     Needs user_id and item_id; kind (default 'view'), ts, rating and text are optional.
@@ -114,22 +138,30 @@ def aggregate_interactions(events: pd.DataFrame, config: WeightConfig = WeightCo
     if n == 0:
         return _empty()
 
-    kind = (events["kind"].astype("str").fillna("view") if "kind" in events
-            else pd.Series("view", index=events.index, dtype="str"))
+    kind = (
+        events["kind"].astype("str").fillna("view")
+        if "kind" in events
+        else pd.Series("view", index=events.index, dtype="str")
+    )
     kind_code, kind_index = pd.factorize(kind)
     kinds = [str(k) for k in kind_index]
     unknown = [k for k in kinds if k not in config.kind_weights]
     if unknown:
-        raise ValueError(f"no weight for event kind(s) {unknown}; known: {sorted(config.kind_weights)}. "
-                         "Normalise events with kg.ingest.ingest_events or extend WeightConfig.kind_weights.")
+        raise ValueError(
+            f"no weight for event kind(s) {unknown}; known: {sorted(config.kind_weights)}. "
+            "Normalise events with kg.ingest.ingest_events or extend WeightConfig.kind_weights."
+        )
     base = np.array([config.kind_weights[k] for k in kinds], dtype="float64")[kind_code]
     priority = {k: i for i, k in enumerate(config.kind_priority)}
     ordered = sorted(kinds, key=lambda k: (priority.get(k, len(priority)), -abs(config.kind_weights[k]), k))
     rank = np.array([ordered.index(k) for k in kinds], dtype="int64")[kind_code]
 
     ts = events["ts"].to_numpy(dtype="float64", na_value=np.nan) if "ts" in events else np.full(n, np.nan)
-    rating = (events["rating"].to_numpy(dtype="float64", na_value=np.nan) if "rating" in events
-              else np.full(n, np.nan))
+    rating = (
+        events["rating"].to_numpy(dtype="float64", na_value=np.nan)
+        if "rating" in events
+        else np.full(n, np.nan)
+    )
 
     lo, hi = (float(x) for x in config.rating_scale)
     mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0
@@ -144,9 +176,16 @@ def aggregate_interactions(events: pd.DataFrame, config: WeightConfig = WeightCo
         age_days = np.maximum(reference - ts[timed], 0.0) / 86_400.0
         decay[timed] = np.exp2(-age_days / float(config.half_life_days))
     if config.half_life_events is not None and n:
-        order = pd.DataFrame({"u": events["user_id"].astype("str").to_numpy(),
-                              "t": np.where(np.isnan(ts), -np.inf, ts), "p": np.arange(n)})
-        later = order.sort_values(["t", "p"], kind="stable").groupby("u", sort=False).cumcount(ascending=False)
+        order = pd.DataFrame(
+            {
+                "u": events["user_id"].astype("str").to_numpy(),
+                "t": np.where(np.isnan(ts), -np.inf, ts),
+                "p": np.arange(n),
+            }
+        )
+        later = (
+            order.sort_values(["t", "p"], kind="stable").groupby("u", sort=False).cumcount(ascending=False)
+        )
         decay *= np.exp2(-later.reindex(range(n)).to_numpy(dtype="float64") / float(config.half_life_events))
 
     explicit = rated | np.isin(kind_code, [i for i, k in enumerate(kinds) if k in EXPLICIT_KINDS])
@@ -193,15 +232,16 @@ def aggregate_interactions(events: pd.DataFrame, config: WeightConfig = WeightCo
             joined = pd.Series(raw_text[idx]).groupby(pair[idx], sort=False).agg(config.text_separator.join)
             text[joined.index.to_numpy()] = joined.to_numpy(dtype=object)
 
-    return pd.DataFrame({
-        "user_id": pd.Series(users.take(pairs // len(items)), dtype="str"),
-        "item_id": pd.Series(items.take(pairs % len(items)), dtype="str"),
-        "kind": pd.Series(best_kind, dtype="str"),
-        "weight": weight,
-        "count": count.astype("int64"),
-        "rating": last_rating,
-        "first_ts": first_ts,
-        "last_ts": last_ts,
-        "text": pd.Series(text, dtype=object),
-    })
-
+    return pd.DataFrame(
+        {
+            "user_id": pd.Series(users.take(pairs // len(items)), dtype="str"),
+            "item_id": pd.Series(items.take(pairs % len(items)), dtype="str"),
+            "kind": pd.Series(best_kind, dtype="str"),
+            "weight": weight,
+            "count": count.astype("int64"),
+            "rating": last_rating,
+            "first_ts": first_ts,
+            "last_ts": last_ts,
+            "text": pd.Series(text, dtype=object),
+        }
+    )

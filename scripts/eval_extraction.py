@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kind", default="local", choices=["local", "llm"])
     ap.add_argument("--k", type=int, default=8, help="concepts per item")
     ap.add_argument("--entities", action="store_true", help="local: also run spaCy NER")
-    ap.add_argument("--phrase-vectors", default="context", choices=["context", "standalone"], help="local: phrase vectors")
+    ap.add_argument(
+        "--phrase-vectors", default="context", choices=["context", "standalone"], help="local: phrase vectors"
+    )
     ap.add_argument("--base-url", default="http://127.0.0.1:8000")
     ap.add_argument("--model", default="")
     ap.add_argument("--show", action="store_true", help="print predictions per item")
@@ -47,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     by_domain: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(data):
         by_domain[d.item.domain].append(i)
-    print(f"eval set: {args.path} ({len(data)} items, {len(by_domain)} domains); extractor={args.kind} k={args.k}"
-          + (f" phrase_vectors={args.phrase_vectors} entities={args.entities}" if args.kind == "local" else ""))
+    print(
+        f"eval set: {args.path} ({len(data)} items, {len(by_domain)} domains); extractor={args.kind} k={args.k}"
+        + (f" phrase_vectors={args.phrase_vectors} entities={args.entities}" if args.kind == "local" else "")
+    )
     print(f"match: same canonical key or MiniLM name cosine >= {MATCH_SIM}; extraction took {elapsed:.1f}s")
     print(f"{'domain':<10} {'items':>5} {'precision':>9} {'recall':>7} {'f1':>6}")
     for dom in sorted(by_domain):
@@ -59,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'ALL':<10} {len(data):>5} {s['precision']:>9.3f} {s['recall']:>7.3f} {s['f1']:>6.3f}")
     if args.show:
         for d, p in zip(data, predicted):
-            print(f"\n{d.item.item_id} {d.item.title}\n  expected: {', '.join(d.expected)}\n  got:      "
-                  + ", ".join(f"{c.name} ({c.weight:.2f}, {c.source})" for c in p))
+            print(
+                f"\n{d.item.item_id} {d.item.title}\n  expected: {', '.join(d.expected)}\n  got:      "
+                + ", ".join(f"{c.name} ({c.weight:.2f}, {c.source})" for c in p)
+            )
     return 0
 
 

@@ -28,14 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     repo = Path(__file__).resolve().parents[1]
     out = args.out.resolve()
     if out.is_relative_to(repo):
-        print(f"refusing to write research data inside the repository ({out}); "
-              "use a folder outside it, e.g. /work/data/food-kitchen", file=sys.stderr)
+        print(
+            f"refusing to write research data inside the repository ({out}); "
+            "use a folder outside it, e.g. /work/data/food-kitchen",
+            file=sys.stderr,
+        )
         return 2
     dataset = load_food_kitchen(args.src)
     save_dataset(dataset, out)
     counts = dataset.items["domain"].value_counts().to_dict()
-    print(f"wrote {out}: {len(dataset.items)} items {counts}, {len(dataset.events)} events, "
-          f"{dataset.events['user_id'].nunique()} users, split {dataset.split['split'].value_counts().to_dict()}")
+    print(
+        f"wrote {out}: {len(dataset.items)} items {counts}, {len(dataset.events)} events, "
+        f"{dataset.events['user_id'].nunique()} users, split {dataset.split['split'].value_counts().to_dict()}"
+    )
     return 0
 
 

@@ -31,8 +31,14 @@ from kg.schema import EDGE_TYPES, NODE_TYPES, TEXT_VECTOR_DIM
 neo4j = pytest.mark.neo4j
 
 EXPECTED_QUERIES = {
-    "user_top_interests", "users_sharing_interest", "item_concepts_and_neighbours",
-    "migration_bridges", "topic_communities", "explanation_paths", "interest_drift", "graph_health",
+    "user_top_interests",
+    "users_sharing_interest",
+    "item_concepts_and_neighbours",
+    "migration_bridges",
+    "topic_communities",
+    "explanation_paths",
+    "interest_drift",
+    "graph_health",
 }
 
 DAY = 86_400
@@ -73,35 +79,55 @@ TOPICS = [
     {"id": "t-empty", "name": "empty", "size": 0},  # no concept: an orphan topic
 ]
 HAS_CONCEPT = [
-    ("b1", "science-fiction", 0.9), ("b1", "desert-planet", 0.7),
-    ("b2", "science-fiction", 0.8), ("b2", "space-opera", 0.6),
+    ("b1", "science-fiction", 0.9),
+    ("b1", "desert-planet", 0.7),
+    ("b2", "science-fiction", 0.8),
+    ("b2", "space-opera", 0.6),
     ("b3", "detective", 0.9),
-    ("b4", "science-fiction", 0.7), ("b4", "robots", 0.5),
+    ("b4", "science-fiction", 0.7),
+    ("b4", "robots", 0.5),
     ("f1", "science-fiction", 0.8),
     ("f2", "robots", 0.9),
-    ("f3", "science-fiction", 0.5), ("f3", "detective", 0.6),
+    ("f3", "science-fiction", 0.5),
+    ("f3", "detective", 0.6),
     ("f4", "romance", 0.9),
     ("m1", "jazz", 0.9),
-    ("m2", "jazz", 0.7), ("m2", "detective", 0.4),
+    ("m2", "jazz", 0.7),
+    ("m2", "detective", 0.4),
 ]
 INTERACTED = [  # (user, item, kind, weight, day)
-    ("u1", "b1", "purchase", 4.0, 0), ("u1", "b2", "view", 2.0, 5),
-    ("u1", "b3", "view", 1.0, 40), ("u1", "b4", "view", 1.0, 45),
-    ("u2", "b1", "purchase", 3.0, 1), ("u2", "f1", "click", 2.0, 2), ("u2", "f2", "view", 1.0, 3),
+    ("u1", "b1", "purchase", 4.0, 0),
+    ("u1", "b2", "view", 2.0, 5),
+    ("u1", "b3", "view", 1.0, 40),
+    ("u1", "b4", "view", 1.0, 45),
+    ("u2", "b1", "purchase", 3.0, 1),
+    ("u2", "f1", "click", 2.0, 2),
+    ("u2", "f2", "view", 1.0, 3),
     ("u2", "f3", "dislike", -4.0, 4),
-    ("u3", "b3", "view", 1.0, 10), ("u3", "m1", "click", 2.0, 11), ("u3", "m2", "click", 2.0, 12),
+    ("u3", "b3", "view", 1.0, 10),
+    ("u3", "m1", "click", 2.0, 11),
+    ("u3", "m2", "click", 2.0, 12),
     ("u4", "f4", "view", 1.0, 20),
 ]
 INTERESTED_IN = [
-    ("u1", "science-fiction", 0.9), ("u1", "desert-planet", 0.6), ("u1", "space-opera", 0.5),
+    ("u1", "science-fiction", 0.9),
+    ("u1", "desert-planet", 0.6),
+    ("u1", "space-opera", 0.5),
     ("u1", "detective", 0.3),
-    ("u2", "science-fiction", 0.8), ("u2", "robots", 0.4), ("u2", "desert-planet", 0.3),
-    ("u3", "jazz", 0.9), ("u3", "detective", 0.5),
+    ("u2", "science-fiction", 0.8),
+    ("u2", "robots", 0.4),
+    ("u2", "desert-planet", 0.3),
+    ("u3", "jazz", 0.9),
+    ("u3", "detective", 0.5),
     ("u4", "romance", 0.7),
 ]
 IN_TOPIC = [
-    ("science-fiction", "t-scifi"), ("space-opera", "t-scifi"), ("desert-planet", "t-scifi"),
-    ("robots", "t-scifi"), ("detective", "t-crime"), ("jazz", "t-music"),
+    ("science-fiction", "t-scifi"),
+    ("space-opera", "t-scifi"),
+    ("desert-planet", "t-scifi"),
+    ("robots", "t-scifi"),
+    ("detective", "t-crime"),
+    ("jazz", "t-music"),
 ]
 RELATED_TO = [("science-fiction", "robots", 0.8), ("detective", "jazz", 0.5)]
 
@@ -138,18 +164,34 @@ def build_graph(store) -> None:
     store.upsert_nodes("Concept", CONCEPTS)
     store.upsert_nodes("Topic", TOPICS)
     store.upsert_edges("IN_DOMAIN", IN_DOMAIN)
-    store.upsert_edges("HAS_CONCEPT", [{"src": i, "dst": c, "weight": w, "source": "category"}
-                                       for i, c, w in HAS_CONCEPT])
-    store.upsert_edges("INTERACTED", [
-        {"src": u, "dst": i, "kind": k, "weight": w, "count": 1, "first_ts": T0 + d * DAY, "last_ts": T0 + d * DAY}
-        for u, i, k, w, d in INTERACTED])
-    store.upsert_edges("INTERESTED_IN", [{"src": u, "dst": c, "weight": w, "source": "behaviour"}
-                                         for u, c, w in INTERESTED_IN])
+    store.upsert_edges(
+        "HAS_CONCEPT", [{"src": i, "dst": c, "weight": w, "source": "category"} for i, c, w in HAS_CONCEPT]
+    )
+    store.upsert_edges(
+        "INTERACTED",
+        [
+            {
+                "src": u,
+                "dst": i,
+                "kind": k,
+                "weight": w,
+                "count": 1,
+                "first_ts": T0 + d * DAY,
+                "last_ts": T0 + d * DAY,
+            }
+            for u, i, k, w, d in INTERACTED
+        ],
+    )
+    store.upsert_edges(
+        "INTERESTED_IN",
+        [{"src": u, "dst": c, "weight": w, "source": "behaviour"} for u, c, w in INTERESTED_IN],
+    )
     store.upsert_edges("IN_TOPIC", [{"src": c, "dst": t, "weight": 1.0} for c, t in IN_TOPIC])
     store.upsert_edges("RELATED_TO", [{"src": a, "dst": b, "score": s} for a, b, s in RELATED_TO])
     keys = list(TEXT_VECTORS)
-    store.write_vectors("Item", keys, np.stack([TEXT_VECTORS[k] for k in keys]), prop="text_embedding",
-                        model_version="minilm")
+    store.write_vectors(
+        "Item", keys, np.stack([TEXT_VECTORS[k] for k in keys]), prop="text_embedding", model_version="minilm"
+    )
     store.write_vectors("Item", ["b1", "f1"], np.ones((2, 64), dtype=np.float32), prop="embedding")
     store.set_meta("active_version", "v7")
 
@@ -165,8 +207,12 @@ def graph(neo4j_session_store, neo4j_config):
 
 
 def _env(config) -> dict[str, str]:
-    return {"NEO4J_URI": config.uri, "NEO4J_USER": config.user, "NEO4J_PASSWORD": config.password,
-            "NEO4J_DATABASE": config.database}
+    return {
+        "NEO4J_URI": config.uri,
+        "NEO4J_USER": config.user,
+        "NEO4J_PASSWORD": config.password,
+        "NEO4J_DATABASE": config.database,
+    }
 
 
 def _round(value, places: int = 6):
@@ -195,23 +241,41 @@ def test_saved_queries_are_read_only_and_use_only_schema_labels_and_types():
     labels = set(NODE_TYPES) | {"IkgMeta"}
     for q in list_queries():
         code = re.sub(r"'[^']*'", "''", q.text)
-        assert not re.search(r"\b(CREATE|MERGE|SET|DELETE|REMOVE|DETACH|LOAD CSV|FOREACH)\b", code, re.I), q.name
-        used_labels = set(re.findall(r"\(\s*\w*\s*:\s*(\w+)", code)) | set(re.findall(r"(?<![\[\w])\w+:(\w+)", code))
+        assert not re.search(r"\b(CREATE|MERGE|SET|DELETE|REMOVE|DETACH|LOAD CSV|FOREACH)\b", code, re.I), (
+            q.name
+        )
+        used_labels = set(re.findall(r"\(\s*\w*\s*:\s*(\w+)", code)) | set(
+            re.findall(r"(?<![\[\w])\w+:(\w+)", code)
+        )
         rel_types = set(re.findall(r"\[\s*\w*\s*:\s*(\w+)", code))
         assert used_labels <= labels, (q.name, used_labels - labels)
         assert rel_types <= set(EDGE_TYPES), (q.name, rel_types - set(EDGE_TYPES))
 
 
 def test_an_unknown_query_name_lists_the_saved_ones():
-    with pytest.raises(QueryError, match="unknown saved query 'nope'.*graph_health.*user_top_interests"):
+    with pytest.raises(QueryError, match=r"unknown saved query 'nope'.*graph_health.*user_top_interests"):
         load_query("nope")
 
 
 def test_parameters_are_coerced_from_strings_by_the_declared_type():
-    bound = bind_params(load_query("migration_bridges"), {
-        "user_id": "42", "source_domain": "books", "target_domain": "films", "topic_factor": "0.25", "limit": "7"})
-    assert bound == {"user_id": "42", "source_domain": "books", "target_domain": "films",
-                     "topic_factor": 0.25, "limit": 7, "paths_per_item": 5}
+    bound = bind_params(
+        load_query("migration_bridges"),
+        {
+            "user_id": "42",
+            "source_domain": "books",
+            "target_domain": "films",
+            "topic_factor": "0.25",
+            "limit": "7",
+        },
+    )
+    assert bound == {
+        "user_id": "42",
+        "source_domain": "books",
+        "target_domain": "films",
+        "topic_factor": 0.25,
+        "limit": 7,
+        "paths_per_item": 5,
+    }
     assert bind_params(load_query("users_sharing_interest"), {"user_id": "u1"})["concept"] is None
     header = "// params: $flag (bool = false); $n (int)\nRETURN $flag AS flag, $n AS n"
     assert bind_params(parse_query(header), {"flag": "yes", "n": "3"}) == {"flag": True, "n": 3}
@@ -220,7 +284,9 @@ def test_parameters_are_coerced_from_strings_by_the_declared_type():
 
 
 def test_missing_and_unknown_parameters_are_named_before_anything_runs():
-    with pytest.raises(ParamError, match=r"missing required parameter\(s\): \$source_domain, \$target_domain"):
+    with pytest.raises(
+        ParamError, match=r"missing required parameter\(s\): \$source_domain, \$target_domain"
+    ):
         run_saved(object(), "migration_bridges", {"user_id": "u1"})  # not even a driver: never reached
     with pytest.raises(ParamError, match=r"unknown parameter\(s\) colour.*\$user_id \(string\)"):
         run_saved(object(), "user_top_interests", {"user_id": "u1", "colour": "red"})
@@ -237,15 +303,27 @@ def test_missing_and_unknown_parameters_are_named_before_anything_runs():
 def test_user_top_interests(graph):
     rows = run_saved(graph, "user_top_interests", {"user_id": "u1"})
     assert [(r["concept"], r["weight"], r["topics"]) for r in rows] == [
-        ("science-fiction", 0.9, ["science fiction"]), ("desert-planet", 0.6, ["science fiction"]),
-        ("space-opera", 0.5, ["science fiction"]), ("detective", 0.3, ["crime"])]
+        ("science-fiction", 0.9, ["science fiction"]),
+        ("desert-planet", 0.6, ["science fiction"]),
+        ("space-opera", 0.5, ["science fiction"]),
+        ("detective", 0.3, ["crime"]),
+    ]
     assert rows[0]["name"] == "science fiction" and rows[0]["source"] == "behaviour"
     assert rows[0]["topic_ids"] == ["t-scifi"]
-    assert [r["concept"] for r in run_saved(graph, "user_top_interests", {"user_id": "u1", "limit": "2"})] == [
-        "science-fiction", "desert-planet"]
+    assert [
+        r["concept"] for r in run_saved(graph, "user_top_interests", {"user_id": "u1", "limit": "2"})
+    ] == ["science-fiction", "desert-planet"]
     assert run_saved(graph, "user_top_interests", {"user_id": "u4"}) == [
-        {"concept": "romance", "name": "romance", "weight": 0.7, "source": "behaviour", "domains": None,
-         "topics": [], "topic_ids": []}]
+        {
+            "concept": "romance",
+            "name": "romance",
+            "weight": 0.7,
+            "source": "behaviour",
+            "domains": None,
+            "topics": [],
+            "topic_ids": [],
+        }
+    ]
     assert run_saved(graph, "user_top_interests", {"user_id": "nobody"}) == []
 
 
@@ -254,8 +332,13 @@ def test_users_sharing_interest(graph):
     rows = _round(run_saved(graph, "users_sharing_interest", {"user_id": "u1"}))
     # u2 shares science-fiction (min 0.9, 0.8) and desert-planet (min 0.6, 0.3); u3 shares detective.
     assert rows == [
-        {"user_id": "u2", "shared": 2, "overlap": 1.1, "jaccard": 0.4,
-         "shared_concepts": ["science-fiction", "desert-planet"]},
+        {
+            "user_id": "u2",
+            "shared": 2,
+            "overlap": 1.1,
+            "jaccard": 0.4,
+            "shared_concepts": ["science-fiction", "desert-planet"],
+        },
         {"user_id": "u3", "shared": 1, "overlap": 0.3, "jaccard": 0.2, "shared_concepts": ["detective"]},
     ]
     only = run_saved(graph, "users_sharing_interest", {"user_id": "u1", "concept": "detective"})
@@ -267,13 +350,24 @@ def test_users_sharing_interest(graph):
 def test_item_concepts_and_neighbours(graph):
     [row] = run_saved(graph, "item_concepts_and_neighbours", {"item_id": "b1", "k": "3"})
     assert row["item_id"] == "b1" and row["has_text_embedding"] is True
-    assert [(c["key"], c["weight"]) for c in row["concepts"]] == [("science-fiction", 0.9), ("desert-planet", 0.7)]
+    assert [(c["key"], c["weight"]) for c in row["concepts"]] == [
+        ("science-fiction", 0.9),
+        ("desert-planet", 0.7),
+    ]
     assert [n["id"] for n in row["neighbours"]] == ["f1", "b2", "f3"]
-    expected = [_neo4j_score(0.9 / np.sqrt(0.82)), _neo4j_score(1 / np.sqrt(2)), _neo4j_score(0.5 / np.sqrt(1.25))]
+    expected = [
+        _neo4j_score(0.9 / np.sqrt(0.82)),
+        _neo4j_score(1 / np.sqrt(2)),
+        _neo4j_score(0.5 / np.sqrt(1.25)),
+    ]
     # the index quantises vectors by default (vector.quantization.enabled): scores are close, not exact
     np.testing.assert_allclose([n["score"] for n in row["neighbours"]], expected, atol=5e-3)
-    assert row["neighbours"][0] == {"id": "f1", "title": "Alien", "domain": "films",
-                                    "score": row["neighbours"][0]["score"]}
+    assert row["neighbours"][0] == {
+        "id": "f1",
+        "title": "Alien",
+        "domain": "films",
+        "score": row["neighbours"][0]["score"],
+    }
 
     [b3] = run_saved(graph, "item_concepts_and_neighbours", {"item_id": "b3", "k": "2"})
     assert [n["id"] for n in b3["neighbours"]] == ["f3", "m2"]
@@ -289,7 +383,9 @@ def test_item_concepts_and_neighbours(graph):
 
 @neo4j
 def test_migration_bridges(graph):
-    rows = run_saved(graph, "migration_bridges", {"user_id": "u1", "source_domain": "books", "target_domain": "films"})
+    rows = run_saved(
+        graph, "migration_bridges", {"user_id": "u1", "source_domain": "books", "target_domain": "films"}
+    )
     # Worked out by hand (interest x bridge score x target HAS_CONCEPT weight, topic factor 0.5):
     #   f2: sf -RELATED_TO 0.8- robots .648, robots same .45, sf/dp/so via topic .405 + .27 + .225
     #   f1: sf same .72, robots -RELATED_TO- sf .32, dp/so/robots via topic .24 + .2 + .2
@@ -301,30 +397,58 @@ def test_migration_bridges(graph):
     assert {r["item_id"]: r["paths"] for r in rows} == {"f2": 5, "f1": 5, "f3": 6}
     top = rows[0]
     assert (top["concept"], top["bridge"], top["via"], round(top["path_score"], 6)) == (
-        "science-fiction", "related_to", "robots", 0.648)
+        "science-fiction",
+        "related_to",
+        "robots",
+        0.648,
+    )
     assert top["interest"] == 0.9 and sorted(top["source_items"]) == ["b1", "b2", "b4"]
     robots_same = next(r for r in rows if r["item_id"] == "f2" and r["bridge"] == "same_concept")
-    assert robots_same["concept"] == "robots" and robots_same["interest"] == 0.5, "no INTERESTED_IN: item weight"
+    assert robots_same["concept"] == "robots" and robots_same["interest"] == 0.5, (
+        "no INTERESTED_IN: item weight"
+    )
     topic = next(r for r in rows if r["item_id"] == "f1" and r["concept"] == "desert-planet")
-    assert (topic["bridge"], topic["via"], round(topic["path_score"], 6)) == ("topic", "t-scifi / science-fiction", 0.24)
+    assert (topic["bridge"], topic["via"], round(topic["path_score"], 6)) == (
+        "topic",
+        "t-scifi / science-fiction",
+        0.24,
+    )
     for item in ("f1", "f2", "f3"):
         scores = [r["path_score"] for r in rows if r["item_id"] == item]
         assert scores == sorted(scores, reverse=True)
     f3 = [round(r["path_score"], 6) for r in rows if r["item_id"] == "f3"]
     assert f3 == [0.45, 0.2, 0.18, 0.15, 0.125], "the weakest of the two 0.125 paths is cut"
-    everything = run_saved(graph, "migration_bridges", {"user_id": "u1", "source_domain": "books",
-                                                        "target_domain": "films", "paths_per_item": "10"})
+    everything = run_saved(
+        graph,
+        "migration_bridges",
+        {"user_id": "u1", "source_domain": "books", "target_domain": "films", "paths_per_item": "10"},
+    )
     assert len(everything) == 16
 
-    no_topics = run_saved(graph, "migration_bridges", {"user_id": "u1", "source_domain": "books",
-                                                       "target_domain": "films", "topic_factor": "0", "limit": "1"})
+    no_topics = run_saved(
+        graph,
+        "migration_bridges",
+        {
+            "user_id": "u1",
+            "source_domain": "books",
+            "target_domain": "films",
+            "topic_factor": "0",
+            "limit": "1",
+        },
+    )
     # without topic bridges only f2's RELATED_TO (0.648) and same-concept (0.45) paths remain
     assert [(r["item_id"], r["bridge"], round(r["path_score"], 6)) for r in no_topics] == [
-        ("f2", "related_to", 0.648), ("f2", "same_concept", 0.45)]
+        ("f2", "related_to", 0.648),
+        ("f2", "same_concept", 0.45),
+    ]
     assert round(no_topics[0]["item_score"], 6) == 1.098 and no_topics[0]["paths"] == 2
     # u2 has interacted with every film that a bridge reaches (f3 disliked): nothing left.
-    assert run_saved(graph, "migration_bridges", {"user_id": "u2", "source_domain": "books",
-                                                  "target_domain": "films"}) == []
+    assert (
+        run_saved(
+            graph, "migration_bridges", {"user_id": "u2", "source_domain": "books", "target_domain": "films"}
+        )
+        == []
+    )
 
 
 @neo4j
@@ -338,12 +462,15 @@ def test_topic_communities(graph):
     ]
     assert rows[0]["cross_domain_concepts"] == [
         {"key": "robots", "name": "robots", "domains": ["books", "films"]},
-        {"key": "science-fiction", "name": "science fiction", "domains": ["books", "films"]}]
+        {"key": "science-fiction", "name": "science fiction", "domains": ["books", "films"]},
+    ]
     assert [c["key"] for c in rows[1]["cross_domain_concepts"]] == ["detective"]
     assert rows[2]["cross_domain_concepts"] == [] and rows[3]["cross_domain_concepts"] == []
     three = run_saved(graph, "topic_communities", {"min_domains": "3", "limit": "2"})
     assert [(r["topic_id"], [c["key"] for c in r["cross_domain_concepts"]]) for r in three] == [
-        ("t-scifi", []), ("t-crime", ["detective"])]
+        ("t-scifi", []),
+        ("t-crime", ["detective"]),
+    ]
 
 
 @neo4j
@@ -353,17 +480,25 @@ def test_explanation_paths(graph):
         ("concept", 0.72, ["u1", "science-fiction", "f1"]),
         ("co_interaction", 24.0, ["u1", "b1", "u2", "f1"]),
     ]
-    assert rows[0]["path"] == ("(User u1)-[:INTERESTED_IN 0.9]->(Concept science-fiction)"
-                               "<-[:HAS_CONCEPT 0.8]-(Item f1)")
-    assert rows[1]["path"] == "(User u1)-[:INTERACTED 4.0]->(Item b1)<-[:INTERACTED 3.0]-(User u2)-[:INTERACTED 2.0]->(Item f1)"
+    assert rows[0]["path"] == (
+        "(User u1)-[:INTERESTED_IN 0.9]->(Concept science-fiction)<-[:HAS_CONCEPT 0.8]-(Item f1)"
+    )
+    assert (
+        rows[1]["path"]
+        == "(User u1)-[:INTERACTED 4.0]->(Item b1)<-[:INTERACTED 3.0]-(User u2)-[:INTERACTED 2.0]->(Item f1)"
+    )
     # u2 disliked f3: that is no co-interaction path; two concept paths remain.
     f3 = _round(run_saved(graph, "explanation_paths", {"user_id": "u1", "item_id": "f3"}))
     assert [(r["kind"], r["score"], r["nodes"][1]) for r in f3] == [
-        ("concept", 0.45, "science-fiction"), ("concept", 0.18, "detective")]
+        ("concept", 0.45, "science-fiction"),
+        ("concept", 0.18, "detective"),
+    ]
     assert len(run_saved(graph, "explanation_paths", {"user_id": "u1", "item_id": "f3", "limit": "1"})) == 1
     m2 = _round(run_saved(graph, "explanation_paths", {"user_id": "u1", "item_id": "m2"}))
     assert [(r["kind"], r["score"], r["nodes"]) for r in m2] == [
-        ("concept", 0.12, ["u1", "detective", "m2"]), ("co_interaction", 2.0, ["u1", "b3", "u3", "m2"])]
+        ("concept", 0.12, ["u1", "detective", "m2"]),
+        ("co_interaction", 2.0, ["u1", "b3", "u3", "m2"]),
+    ]
     assert run_saved(graph, "explanation_paths", {"user_id": "u4", "item_id": "m1"}) == []
 
 
@@ -371,26 +506,32 @@ def test_explanation_paths(graph):
 def test_interest_drift(graph):
     rows = _round(run_saved(graph, "interest_drift", {"user_id": "u1", "window_days": "30"}))
     assert [(r["window_start"], r["window_start_ts"], r["interactions"]) for r in rows] == [
-        ("2023-11-19", float(T0), 2), ("2023-12-19", float(T0 + 30 * DAY), 2)]
+        ("2023-11-19", float(T0), 2),
+        ("2023-12-19", float(T0 + 30 * DAY), 2),
+    ]
     # Window 1: b1 (weight 4) and b2 (2); window 2: b3 (1) and b4 (1).
     assert rows[0]["concepts"] == [
         {"key": "science-fiction", "weight": 5.2, "change": 5.2},
         {"key": "desert-planet", "weight": 2.8, "change": 2.8},
-        {"key": "space-opera", "weight": 1.2, "change": 1.2}]
+        {"key": "space-opera", "weight": 1.2, "change": 1.2},
+    ]
     assert rows[0]["new_concepts"] == ["science-fiction", "desert-planet", "space-opera"]
     assert rows[0]["dropped_concepts"] == []
     assert rows[1]["concepts"] == [
         {"key": "detective", "weight": 0.9, "change": 0.9},
         {"key": "science-fiction", "weight": 0.7, "change": -4.5},
-        {"key": "robots", "weight": 0.5, "change": 0.5}]
+        {"key": "robots", "weight": 0.5, "change": 0.5},
+    ]
     assert rows[1]["new_concepts"] == ["detective", "robots"]
     assert rows[1]["dropped_concepts"] == ["desert-planet", "space-opera"]
 
     [one] = _round(run_saved(graph, "interest_drift", {"user_id": "u2", "window_days": "365", "top": "2"}))
     # A dislike counts against its concepts: science-fiction 3*0.9 + 2*0.8 - 4*0.5 = 2.3.
     assert one["interactions"] == 4
-    assert one["concepts"] == [{"key": "science-fiction", "weight": 2.3, "change": 2.3},
-                               {"key": "desert-planet", "weight": 2.1, "change": 2.1}]
+    assert one["concepts"] == [
+        {"key": "science-fiction", "weight": 2.3, "change": 2.3},
+        {"key": "desert-planet", "weight": 2.1, "change": 2.1},
+    ]
     assert run_saved(graph, "interest_drift", {"user_id": "nobody"}) == []
 
 
@@ -400,12 +541,21 @@ def test_graph_health(graph):
     got = {(r["check"], r["name"]): r["value"] for r in rows}
     assert len(got) == len(rows)
     expected = {
-        ("nodes", "User"): len(USERS), ("nodes", "Item"): len(ITEMS), ("nodes", "Domain"): len(DOMAINS),
-        ("nodes", "Concept"): len(CONCEPTS), ("nodes", "Topic"): len(TOPICS), ("nodes", "IkgMeta"): 1,
-        ("relationships", "INTERACTED"): len(INTERACTED), ("relationships", "INTERESTED_IN"): len(INTERESTED_IN),
-        ("relationships", "HAS_CONCEPT"): len(HAS_CONCEPT), ("relationships", "IN_DOMAIN"): len(IN_DOMAIN),
-        ("relationships", "IN_TOPIC"): len(IN_TOPIC), ("relationships", "RELATED_TO"): len(RELATED_TO),
-        ("orphan_nodes", "Concept"): 1, ("orphan_nodes", "Item"): 1, ("orphan_nodes", "Topic"): 1,
+        ("nodes", "User"): len(USERS),
+        ("nodes", "Item"): len(ITEMS),
+        ("nodes", "Domain"): len(DOMAINS),
+        ("nodes", "Concept"): len(CONCEPTS),
+        ("nodes", "Topic"): len(TOPICS),
+        ("nodes", "IkgMeta"): 1,
+        ("relationships", "INTERACTED"): len(INTERACTED),
+        ("relationships", "INTERESTED_IN"): len(INTERESTED_IN),
+        ("relationships", "HAS_CONCEPT"): len(HAS_CONCEPT),
+        ("relationships", "IN_DOMAIN"): len(IN_DOMAIN),
+        ("relationships", "IN_TOPIC"): len(IN_TOPIC),
+        ("relationships", "RELATED_TO"): len(RELATED_TO),
+        ("orphan_nodes", "Concept"): 1,
+        ("orphan_nodes", "Item"): 1,
+        ("orphan_nodes", "Topic"): 1,
         ("items", "without_embedding"): len(ITEMS) - 2,
         ("items", "without_text_embedding"): len(ITEMS) - len(TEXT_VECTORS),
         ("items", "without_in_domain"): 1,
@@ -429,13 +579,18 @@ def test_a_write_is_refused_by_the_database_unless_write_is_asked_for(graph, neo
         assert isinstance(err.value.__cause__, ClientError) and err.value.__cause__.code == ACCESS_MODE_CODE
         assert run_text(graph, count) == [{"n": 0}], "nothing was written"
         with pytest.raises(ReadOnlyError):  # the same through run_saved's path: a header-typed query
-            run_text(graph, "// params: $n (int)\nUNWIND range(1, $n) AS i CREATE (:Scratch {id: toString(i)})",
-                     {"n": "2"})
+            run_text(
+                graph,
+                "// params: $n (int)\nUNWIND range(1, $n) AS i CREATE (:Scratch {id: toString(i)})",
+                {"n": "2"},
+            )
         assert run_text(graph, count) == [{"n": 0}]
 
         assert run_text(graph, create, {"id": "x"}, write=True) == [{"id": "x"}]
         assert run_text(graph, count) == [{"n": 1}]
-        health = run_saved(neo4j_session_store, "graph_health", {}, write=True)  # read query, write tx; a store works too
+        health = run_saved(
+            neo4j_session_store, "graph_health", {}, write=True
+        )  # read query, write tx; a store works too
         assert {"check": "unknown_label_nodes", "name": "Scratch", "value": 1} in health
     finally:
         run_text(graph, "MATCH (n:Scratch) DETACH DELETE n", write=True)
@@ -450,8 +605,12 @@ def test_cli_list_shows_every_saved_query():
     listed = {q["name"]: q for q in json.loads(result.output)}
     assert set(listed) == EXPECTED_QUERIES
     assert listed["interest_drift"]["params"][1] == {
-        "name": "window_days", "type": "float", "required": False, "default": 30.0,
-        "description": "window length in days"}
+        "name": "window_days",
+        "type": "float",
+        "required": False,
+        "default": 30.0,
+        "description": "window length in days",
+    }
     table = runner.invoke(cypher, ["list"], terminal_width=200)
     assert table.exit_code == 0 and all(name in table.output for name in EXPECTED_QUERIES)
     shown = runner.invoke(cypher, ["show", "graph_health"])
@@ -461,22 +620,29 @@ def test_cli_list_shows_every_saved_query():
     assert browser.exit_code == 0
     assert browser.output.splitlines()[0] == ':params {user_id: "u1", concept: null, limit: 20}'
     assert runner.invoke(cypher, ["show", "user_top_interests", "--browser"]).output.startswith(
-        ':params {user_id: "<user_id>", limit: 20}')
+        ':params {user_id: "<user_id>", limit: 20}'
+    )
 
 
 @neo4j
 def test_cli_run_prints_json_and_tables(graph):
     runner = CliRunner()
     env = _env(graph)
-    result = runner.invoke(cypher, ["run", "user_top_interests", "--param", "user_id=u1", "--param", "limit=2",
-                                    "--json"], env=env)
+    result = runner.invoke(
+        cypher,
+        ["run", "user_top_interests", "--param", "user_id=u1", "--param", "limit=2", "--json"],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert [(r["concept"], r["weight"], r["topics"]) for r in rows] == [
-        ("science-fiction", 0.9, ["science fiction"]), ("desert-planet", 0.6, ["science fiction"])]
+        ("science-fiction", 0.9, ["science fiction"]),
+        ("desert-planet", 0.6, ["science fiction"]),
+    ]
 
-    table = runner.invoke(cypher, ["run", "users_sharing_interest", "-p", "user_id=u1"],
-                          env={**env, "COLUMNS": "200"})
+    table = runner.invoke(
+        cypher, ["run", "users_sharing_interest", "-p", "user_id=u1"], env={**env, "COLUMNS": "200"}
+    )
     assert table.exit_code == 0, table.output
     assert "u2" in table.output and "u3" in table.output and "2 rows" in table.output
     assert "[science-fiction, desert-planet]" in table.output, "list cells are shown, not eaten as markup"
@@ -486,7 +652,10 @@ def test_cli_run_prints_json_and_tables(graph):
     unknown = runner.invoke(cypher, ["run", "nope"], env=env)
     assert unknown.exit_code != 0 and "saved queries: explanation_paths" in unknown.output
     wrong = runner.invoke(cypher, ["run", "graph_health"], env={**env, "NEO4J_PASSWORD": "not-the-pw-123"})
-    assert wrong.exit_code == 1 and f"cannot reach Neo4j at {graph.uri} as user 'neo4j': AuthError" in wrong.output
+    assert (
+        wrong.exit_code == 1
+        and f"cannot reach Neo4j at {graph.uri} as user 'neo4j': AuthError" in wrong.output
+    )
     assert "not-the-pw-123" not in wrong.output and graph.password not in wrong.output
 
 
@@ -494,11 +663,20 @@ def test_cli_run_without_a_connection_says_how_to_set_one(tmp_path):
     from ikg.neo4j_local import free_port
 
     runner = CliRunner()
-    unset = runner.invoke(cypher, ["run", "graph_health"], env={"NEO4J_URI": None, "NEO4J_PASSWORD": "s3cret-pw"})
+    unset = runner.invoke(
+        cypher, ["run", "graph_health"], env={"NEO4J_URI": None, "NEO4J_PASSWORD": "s3cret-pw"}
+    )
     assert unset.exit_code == 1
     assert "NEO4J_URI is not set" in unset.output and "export NEO4J_URI=bolt://" in unset.output
     assert "s3cret-pw" not in unset.output
-    down = runner.invoke(cypher, ["run", "graph_health"], env={
-        "NEO4J_URI": f"bolt://127.0.0.1:{free_port()}", "NEO4J_USER": "neo4j", "NEO4J_PASSWORD": "s3cret-pw"})
+    down = runner.invoke(
+        cypher,
+        ["run", "graph_health"],
+        env={
+            "NEO4J_URI": f"bolt://127.0.0.1:{free_port()}",
+            "NEO4J_USER": "neo4j",
+            "NEO4J_PASSWORD": "s3cret-pw",
+        },
+    )
     assert down.exit_code == 1 and "cannot reach Neo4j at bolt://127.0.0.1:" in down.output
     assert "s3cret-pw" not in down.output

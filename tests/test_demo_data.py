@@ -118,7 +118,8 @@ def test_drifting_users_move_from_early_to_late_theme(events):
         early = [theme_of[i] for i in mine["item_id"].iloc[:half]]
         late = [theme_of[i] for i in mine["item_id"].iloc[half:]]
         moved += early.count(user.themes[0]) > late.count(user.themes[0]) and (
-            late.count(user.themes[1]) > early.count(user.themes[1]))
+            late.count(user.themes[1]) > early.count(user.themes[1])
+        )
     assert moved / len(drifters) > 0.8
 
 

@@ -57,7 +57,11 @@ def keys(concepts: list[ExtractedConcept]) -> list[str]:
 
 
 def test_sci_fi_description_yields_science_fiction(extractor):
-    item = ItemText("b2", "Starfall", "A sci-fi novel about a mining colony on a frozen moon and the rebellion of its robots.")
+    item = ItemText(
+        "b2",
+        "Starfall",
+        "A sci-fi novel about a mining colony on a frozen moon and the rebellion of its robots.",
+    )
     assert "science-fiction" in keys(extractor.extract_items([item])[0])
 
 
@@ -82,7 +86,9 @@ def test_at_most_eight_concepts_weighted_in_unit_interval_with_known_sources(ext
 
 def test_generic_phrases_units_and_numbers_are_dropped(extracted, extractor):
     generic = ItemText(
-        "g1", "Value Pack", "This book is a great product. It comes in a 12 oz jar, 3-pack, 500 ml. I love it.",
+        "g1",
+        "Value Pack",
+        "This book is a great product. It comes in a 12 oz jar, 3-pack, 500 ml. I love it.",
         domain="kitchen",
     )
     got = keys(extractor.extract_items([generic])[0]) + keys(extracted[1])

@@ -23,7 +23,9 @@ from encoders.llm import LLMExtractor
 pytestmark = pytest.mark.models
 
 SECRET = "sk-test-very-secret-123"
-ITEM = ItemText("b1", "Starfall", "A sci-fi novel about robots on a frozen moon.", ("Books > Science Fiction",))
+ITEM = ItemText(
+    "b1", "Starfall", "A sci-fi novel about robots on a frozen moon.", ("Books > Science Fiction",)
+)
 
 
 class FakeChatServer(ThreadingHTTPServer):
@@ -39,8 +41,13 @@ class FakeChatServer(ThreadingHTTPServer):
         self.inflight = 0
         self.max_inflight = 0
         self.lock = threading.Lock()
-        self.answer = {"concepts": [{"name": "Sci-Fi", "weight": 0.9}, {"name": "Robots", "weight": 0.6},
-                                    {"name": "great book", "weight": 0.5}]}
+        self.answer = {
+            "concepts": [
+                {"name": "Sci-Fi", "weight": 0.9},
+                {"name": "Robots", "weight": 0.6},
+                {"name": "great book", "weight": 0.5},
+            ]
+        }
 
     @property
     def url(self) -> str:
@@ -72,12 +79,22 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(srv.status, {"error": f"bad key {self.headers.get('Authorization')}"})
             fmt = body["response_format"]
             assert fmt["type"] == "json_schema" and "concepts" in fmt["json_schema"]["schema"]["properties"]
-            self._send(200, {
-                "id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": json.dumps(srv.answer)}}],
-                "usage": {"prompt_tokens": 40, "completion_tokens": 10, "total_tokens": 50},
-            })
+            self._send(
+                200,
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": json.dumps(srv.answer)},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 40, "completion_tokens": 10, "total_tokens": 50},
+                },
+            )
         finally:
             with srv.lock:
                 srv.inflight -= 1
@@ -106,8 +123,13 @@ def make(server, tmp_path, monkeypatch):
     monkeypatch.setenv("IKG_TEST_LLM_KEY", SECRET)
 
     def build(**options) -> LLMExtractor:
-        opts = dict(base_url=server.url, model="fake-1", api_key_env="IKG_TEST_LLM_KEY",
-                    cache_dir=tmp_path / "llm-cache", backoff=0.01)
+        opts = dict(
+            base_url=server.url,
+            model="fake-1",
+            api_key_env="IKG_TEST_LLM_KEY",
+            cache_dir=tmp_path / "llm-cache",
+            backoff=0.01,
+        )
         opts.update(options)
         return get_extractor("llm", **opts)
 

@@ -40,7 +40,13 @@ def vocab() -> ConceptVocabulary:
 
 
 @pytest.mark.parametrize(
-    "a, b", [("sci-fi", "science-fiction"), ("movies", "movie"), ("horror-movie", "horror-film"), ("kids", "children")]
+    "a, b",
+    [
+        ("sci-fi", "science-fiction"),
+        ("movies", "movie"),
+        ("horror-movie", "horror-film"),
+        ("kids", "children"),
+    ],
 )
 def test_near_duplicates_merge(vocab, a, b):
     assert vocab.canonical(a) == vocab.canonical(b)

@@ -46,7 +46,7 @@ def test_concepts_cluster_into_named_topics(topics):
     assert topic_of(topics, "ghost-story") is topic_of(topics, "haunted-house")
     assert topic_of(topics, "jazz") is not topic_of(topics, "baking")
     for t in topics:
-        assert t.name and t.id.startswith("topic:") and t.id[len("topic:"):] in t.members
+        assert t.name and t.id.startswith("topic:") and t.id[len("topic:") :] in t.members
 
 
 def test_every_concept_in_at_most_one_topic_with_weights_in_unit_interval(topics, vocab):
@@ -62,7 +62,9 @@ def test_a_topic_spans_the_domains_of_its_concepts(topics):
 
 
 def test_topic_ids_are_stable_between_runs_on_unchanged_data(vocab, topics):
-    again = induce_topics(resolve_concepts({k: n for k, (_, n) in reversed(CONCEPTS.items())}), DOMAINS, n_topics=3)
+    again = induce_topics(
+        resolve_concepts({k: n for k, (_, n) in reversed(CONCEPTS.items())}), DOMAINS, n_topics=3
+    )
     assert [(t.id, t.members) for t in again] == [(t.id, t.members) for t in topics]
 
 
@@ -78,6 +80,7 @@ def test_related_concepts_are_directed_nearest_neighbours(vocab):
     for src, _, _ in pairs:
         per_src[src] = per_src.get(src, 0) + 1
     assert max(per_src.values()) <= 2
-    assert ("horror-film", "zombie") in {(a, b) for a, b, _ in pairs} or (
-        "horror-film", "haunted-house") in {(a, b) for a, b, _ in pairs}
+    assert ("horror-film", "zombie") in {(a, b) for a, b, _ in pairs} or ("horror-film", "haunted-house") in {
+        (a, b) for a, b, _ in pairs
+    }
     assert related_concepts(vocab, k=5, min_score=0.99) == []

@@ -5,15 +5,31 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from ikg.eval.baselines import (ItemKNN, LightGCNRecommender, Popularity, RP3beta, TextSimilarity,
-                                asymmetric_cosine, rp3beta_similarity)
+from ikg.eval.baselines import (
+    ItemKNN,
+    LightGCNRecommender,
+    Popularity,
+    RP3beta,
+    TextSimilarity,
+    asymmetric_cosine,
+    rp3beta_similarity,
+)
 from ikg.eval.baselines.matrix import InteractionMatrix
 
-ITEMS = pd.DataFrame({"item_id": ["a", "b", "c", "d"], "domain": ["x", "x", "y", "y"],
-                      "title": ["red apple", "green apple", "apple pie dish", "steel knife"]})
-TRAIN = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u2", "u3", "u3", "u4"],
-                      "item_id": ["a", "c", "a", "c", "b", "d", "a"],
-                      "ts": [1, 2, 1, 2, 1, 2, 5]})
+ITEMS = pd.DataFrame(
+    {
+        "item_id": ["a", "b", "c", "d"],
+        "domain": ["x", "x", "y", "y"],
+        "title": ["red apple", "green apple", "apple pie dish", "steel knife"],
+    }
+)
+TRAIN = pd.DataFrame(
+    {
+        "user_id": ["u1", "u1", "u2", "u2", "u3", "u3", "u4"],
+        "item_id": ["a", "c", "a", "c", "b", "d", "a"],
+        "ts": [1, 2, 1, 2, 1, 2, 5],
+    }
+)
 
 
 def test_interaction_matrix_is_binary_and_covers_untrained_items():
@@ -116,8 +132,9 @@ def test_fast_propagation_matches_pyg_get_embedding():
     adj = normalised_adjacency(m.X)
     model = LightGCN(sum(m.X.shape), 8, 3, normalize=False)
     with torch.no_grad():
-        np.testing.assert_allclose(propagate(model, adj).numpy(), model.get_embedding(adj).numpy(),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            propagate(model, adj).numpy(), model.get_embedding(adj).numpy(), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_tfidf_stand_in_encoder_puts_similar_titles_close():

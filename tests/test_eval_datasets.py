@@ -7,8 +7,16 @@ import pickle
 import pandas as pd
 import pytest
 
-from ikg.eval.datasets import (RestrictedUnpickler, load_amazon, load_dataset, load_food_kitchen,
-                               load_movielens, safe_pickle_load, save_dataset, synthetic_dataset)
+from ikg.eval.datasets import (
+    RestrictedUnpickler,
+    load_amazon,
+    load_dataset,
+    load_food_kitchen,
+    load_movielens,
+    safe_pickle_load,
+    save_dataset,
+    synthetic_dataset,
+)
 
 
 def test_generic_folder_round_trip(tmp_path):
@@ -22,9 +30,12 @@ def test_generic_folder_round_trip(tmp_path):
 
 def test_generic_jsonl_with_a_split(tmp_path):
     (tmp_path / "items.jsonl").write_text(
-        '{"item_id": 1, "domain": "d", "title": "one"}\n{"item_id": 2, "domain": "d", "title": "two"}\n')
+        '{"item_id": 1, "domain": "d", "title": "one"}\n{"item_id": 2, "domain": "d", "title": "two"}\n'
+    )
     (tmp_path / "events.jsonl").write_text('{"user_id": "u", "item_id": 1}\n{"user_id": "u", "item_id": 2}\n')
-    pd.DataFrame({"user_id": ["u"], "split": ["test"], "item_id": ["2"]}).to_csv(tmp_path / "split.csv", index=False)
+    pd.DataFrame({"user_id": ["u"], "split": ["test"], "item_id": ["2"]}).to_csv(
+        tmp_path / "split.csv", index=False
+    )
     data = load_dataset(tmp_path)
     assert data.items["item_id"].tolist() == ["1", "2"] and data.split["item_id"].tolist() == ["2"]
 
@@ -42,14 +53,18 @@ def test_amazon_reviews_and_metadata_in_json_lines_gzip_and_python_literals(tmp_
         f.write(json.dumps({"reviewerID": "A1", "asin": "B1", "overall": 5.0, "unixReviewTime": 100}) + "\n")
         f.write(json.dumps({"reviewerID": "A1", "asin": "B9", "overall": 4.0, "unixReviewTime": 200}) + "\n")
     meta = tmp_path / "meta.json"
-    meta.write_text("{'asin': 'B1', 'title': 'Green tea', 'categories': [['Grocery', 'Tea']], "
-                    "'description': 'Loose leaf'}\n")
+    meta.write_text(
+        "{'asin': 'B1', 'title': 'Green tea', 'categories': [['Grocery', 'Tea']], "
+        "'description': 'Loose leaf'}\n"
+    )
     movies = tmp_path / "movies.jsonl"
-    movies.write_text(json.dumps({"asin": "M1", "title": "Alien", "category": ["Sci-Fi"],
-                                  "main_cat": "Movies"}) + "\n")
+    movies.write_text(
+        json.dumps({"asin": "M1", "title": "Alien", "category": ["Sci-Fi"], "main_cat": "Movies"}) + "\n"
+    )
     mreviews = tmp_path / "movie_reviews.jsonl"
-    mreviews.write_text(json.dumps({"reviewerID": "A1", "asin": "M1", "overall": 3.0,
-                                    "unixReviewTime": 50}) + "\n")
+    mreviews.write_text(
+        json.dumps({"reviewerID": "A1", "asin": "M1", "overall": 3.0, "unixReviewTime": 50}) + "\n"
+    )
     data = load_amazon({"food": (reviews, meta), "movies": (mreviews, movies)})
     assert sorted(data.events["item_id"]) == ["B1", "M1"]  # B9 has no metadata
     food = data.items.set_index("item_id").loc["B1"]
@@ -58,12 +73,19 @@ def test_amazon_reviews_and_metadata_in_json_lines_gzip_and_python_literals(tmp_
 
 
 def test_movielens_ratings_movies_and_tags(tmp_path):
-    pd.DataFrame({"userId": [1, 1], "movieId": [10, 20], "rating": [4.0, 2.0],
-                  "timestamp": [5, 6]}).to_csv(tmp_path / "ratings.csv", index=False)
-    pd.DataFrame({"movieId": [10, 20], "title": ["Heat (1995)", "Up (2009)"],
-                  "genres": ["Action|Crime", "(no genres listed)"]}).to_csv(tmp_path / "movies.csv", index=False)
+    pd.DataFrame({"userId": [1, 1], "movieId": [10, 20], "rating": [4.0, 2.0], "timestamp": [5, 6]}).to_csv(
+        tmp_path / "ratings.csv", index=False
+    )
+    pd.DataFrame(
+        {
+            "movieId": [10, 20],
+            "title": ["Heat (1995)", "Up (2009)"],
+            "genres": ["Action|Crime", "(no genres listed)"],
+        }
+    ).to_csv(tmp_path / "movies.csv", index=False)
     pd.DataFrame({"userId": [1], "movieId": [10], "tag": ["Heist"], "timestamp": [7]}).to_csv(
-        tmp_path / "tags.csv", index=False)
+        tmp_path / "tags.csv", index=False
+    )
     data = load_movielens(tmp_path, min_rating=3.0)
     assert data.events["item_id"].tolist() == ["10"]
     items = data.items.set_index("item_id")
@@ -99,12 +121,19 @@ def test_food_kitchen_release_format(tmp_path):
     (tmp_path / "test.txt").write_text("1\t0,3,4\n")
     data = load_food_kitchen(tmp_path)
     assert dict(zip(data.items["item_id"], data.items["domain"])) == {
-        "F0": "food", "F1": "food", "K0": "kitchen", "K1": "kitchen", "K2": "kitchen"}
+        "F0": "food",
+        "F1": "food",
+        "K0": "kitchen",
+        "K1": "kitchen",
+        "K2": "kitchen",
+    }
     t1 = data.events[data.events["user_id"] == "t1"]
     assert t1["item_id"].tolist() == ["F0", "K1", "K2"] and t1["ts"].tolist() == [0.0, 1.0, 2.0]
     assert set(data.events["user_id"]) == {"a1", "b1", "o1", "v1", "t1"}
-    assert data.split.to_dict("records") == [{"user_id": "v1", "split": "valid", "item_id": "K0"},
-                                             {"user_id": "t1", "split": "test", "item_id": "K2"}]
+    assert data.split.to_dict("records") == [
+        {"user_id": "v1", "split": "valid", "item_id": "K0"},
+        {"user_id": "t1", "split": "test", "item_id": "K2"},
+    ]
 
 
 def _tiny_release(folder):

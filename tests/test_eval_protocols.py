@@ -4,8 +4,16 @@ and the leakage guard catches any hidden interaction in a training frame."""
 import pandas as pd
 import pytest
 
-from ikg.eval import (Dataset, LeakageError, assert_no_leakage, cold_start_split, given_split,
-                      leave_last_out_split, synthetic_dataset, temporal_split)
+from ikg.eval import (
+    Dataset,
+    LeakageError,
+    assert_no_leakage,
+    cold_start_split,
+    given_split,
+    leave_last_out_split,
+    synthetic_dataset,
+    temporal_split,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +37,10 @@ def test_cold_start_hides_all_target_domain_history_of_held_out_users(data):
     assert set(split.candidates) == set(data.items.loc[data.items["domain"] == "films", "item_id"])
     for user in split.test.user_ids:
         assert split.test.targets[user] == set(
-            data.events.loc[(data.events["user_id"] == user)
-                            & (data.events["item_id"].map(domain) == "films"), "item_id"])
+            data.events.loc[
+                (data.events["user_id"] == user) & (data.events["item_id"].map(domain) == "films"), "item_id"
+            ]
+        )
     assert len(split.train) + len(split.hidden) == len(data.events)
 
 
@@ -63,12 +73,19 @@ def test_temporal_split_trains_strictly_before_the_cut(data):
 
 
 def test_given_split_uses_the_datasets_own_users_and_targets():
-    items = pd.DataFrame({"item_id": list("abcdef"), "domain": ["x", "x", "x", "y", "y", "y"],
-                          "title": list("ABCDEF")})
-    events = pd.DataFrame({"user_id": ["u", "u", "u", "v", "v", "w", "w"],
-                           "item_id": ["a", "d", "e", "b", "f", "a", "c"], "ts": range(7)})
-    split_df = pd.DataFrame({"user_id": ["u", "v", "w"], "split": ["test", "valid", "test"],
-                             "item_id": ["e", "f", "c"]})
+    items = pd.DataFrame(
+        {"item_id": list("abcdef"), "domain": ["x", "x", "x", "y", "y", "y"], "title": list("ABCDEF")}
+    )
+    events = pd.DataFrame(
+        {
+            "user_id": ["u", "u", "u", "v", "v", "w", "w"],
+            "item_id": ["a", "d", "e", "b", "f", "a", "c"],
+            "ts": range(7),
+        }
+    )
+    split_df = pd.DataFrame(
+        {"user_id": ["u", "v", "w"], "split": ["test", "valid", "test"], "item_id": ["e", "f", "c"]}
+    )
     split = given_split(Dataset("toy", items, events, split_df), target_domain="y")
     assert split.test.user_ids == ["u"] and split.valid.user_ids == ["v"]
     assert split.test.targets["u"] == {"e"} and split.test.exclude["u"] == {"a", "d"}

@@ -18,8 +18,16 @@ def data():
 
 @pytest.fixture(scope="module")
 def report(data):
-    return run_evaluation(data, "cold-start", ["popularity", "item-knn", "rp3beta"], k=20,
-                          source_domain="books", target_domain="films", n_valid=60, n_test=75)
+    return run_evaluation(
+        data,
+        "cold-start",
+        ["popularity", "item-knn", "rp3beta"],
+        k=20,
+        source_domain="books",
+        target_domain="films",
+        n_valid=60,
+        n_test=75,
+    )
 
 
 def test_planted_interests_carry_across_domains_at_least_twice_as_well_as_popularity(report):
@@ -61,15 +69,23 @@ class Oracle:
 
     def score(self, user_ids, item_ids):
         themes = self.data.item_theme
-        return np.array([[float(themes[i] in self.data.user_themes[u]) for i in item_ids]
-                         for u in user_ids])
+        return np.array([[float(themes[i] in self.data.user_themes[u]) for i in item_ids] for u in user_ids])
 
 
 def test_an_extra_recommender_is_compared_on_the_same_users():
     truth = make_cross_domain(n_users=200, items_per_domain=120, seed=1)
     data = Dataset("synthetic", truth.items, truth.events)
-    report = run_evaluation(data, "cold-start", ["popularity"], k=20, source_domain="books",
-                            target_domain="music", n_valid=30, n_test=40, extra=[Oracle(truth)])
+    report = run_evaluation(
+        data,
+        "cold-start",
+        ["popularity"],
+        k=20,
+        source_domain="books",
+        target_domain="music",
+        n_valid=30,
+        n_test=40,
+        extra=[Oracle(truth)],
+    )
     assert [r.name for r in report.results] == ["popularity", "oracle"]
     assert report.compare("oracle", "popularity", "ndcg").p_win > 0.99
 
@@ -82,8 +98,27 @@ def test_a_method_with_a_custom_grid_is_tuned():
 
 
 def test_cli_writes_the_report_files(tmp_path, capsys):
-    assert main(["--synthetic", "--protocol", "cold-start", "--methods", "popularity,item-knn",
-                 "--k", "10", "--n-valid", "30", "--n-test", "40", "--out", str(tmp_path), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "--synthetic",
+                "--protocol",
+                "cold-start",
+                "--methods",
+                "popularity,item-knn",
+                "--k",
+                "10",
+                "--n-valid",
+                "30",
+                "--n-test",
+                "40",
+                "--out",
+                str(tmp_path),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "item-knn" in capsys.readouterr().out
     for name in ("report.json", "report.txt", "report.md", "report.png"):
         assert (tmp_path / name).exists()
@@ -112,8 +147,7 @@ def test_splits_sharing_a_training_frame_are_fitted_once_and_match_separate_runs
     assert len(fits) == 2
     for split, report in zip(splits, shared):
         alone = evaluate_split(split, data.items, [method], k=10)
-        np.testing.assert_array_equal(alone.results[0].per_user["ndcg"],
-                                      report.results[0].per_user["ndcg"])
+        np.testing.assert_array_equal(alone.results[0].per_user["ndcg"], report.results[0].per_user["ndcg"])
         assert report.target_domain == split.target_domain
 
 
@@ -124,5 +158,6 @@ def test_a_stored_report_gets_the_system_row_added_later(report, data, tmp_path)
     assert EvalReport.from_json(tmp_path / "baselines.json").table() == report.table()
     extended = add_to_report(tmp_path / "baselines.json", data, Popularity())
     assert [r.name for r in extended.results][-1] == "popularity" and len(extended.results) == 4
-    np.testing.assert_array_equal(extended.results[-1].per_user["ndcg"],
-                                  report.result("popularity").per_user["ndcg"])
+    np.testing.assert_array_equal(
+        extended.results[-1].per_user["ndcg"], report.result("popularity").per_user["ndcg"]
+    )

@@ -16,9 +16,17 @@ def data():
 
 
 def test_the_system_recovers_planted_interests_at_least_twice_as_well_as_popularity(data):
-    report = run_evaluation(data, "cold-start", ["popularity"], k=20, source_domain="books",
-                            target_domain="films", n_valid=60, n_test=75,
-                            extra=[system_method(gnn_epochs=20)])
+    report = run_evaluation(
+        data,
+        "cold-start",
+        ["popularity"],
+        k=20,
+        source_domain="books",
+        target_domain="films",
+        n_valid=60,
+        n_test=75,
+        extra=[system_method(gnn_epochs=20)],
+    )
     popularity = report.result("popularity").per_user["recall"].mean()
     system = report.result("ikg").per_user["recall"].mean()
     assert system >= 2 * popularity, (system, popularity)

@@ -17,28 +17,46 @@ def snapshot() -> GraphSnapshot:
     store = EmbeddedStore(None)
     store.upsert_nodes("User", [{"id": "alice"}, {"id": "bob"}, {"id": "carol"}])
     store.upsert_nodes("Domain", [{"name": "books"}, {"name": "films"}])
-    store.upsert_nodes("Item", [
-        {"id": "b1", "domain": "books", "title": "Dune"},
-        {"id": "b2", "domain": "books", "title": "Emma"},
-        {"id": "f1", "domain": "films", "title": "Alien"},
-    ])
+    store.upsert_nodes(
+        "Item",
+        [
+            {"id": "b1", "domain": "books", "title": "Dune"},
+            {"id": "b2", "domain": "books", "title": "Emma"},
+            {"id": "f1", "domain": "films", "title": "Alien"},
+        ],
+    )
     store.upsert_nodes("Concept", [{"key": "space"}, {"key": "romance"}, {"key": "desert"}])
     store.upsert_nodes("Topic", [{"id": "t-scifi"}, {"id": "t-love"}])
-    store.upsert_edges("INTERACTED", [
-        {"src": "alice", "dst": "b1", "weight": 2.0, "kind": "purchase"},
-        {"src": "alice", "dst": "f1", "weight": 1.0},
-        {"src": "bob", "dst": "b2", "weight": -1.0, "kind": "dislike"},
-        {"src": "carol", "dst": "b2", "weight": 1.5},
-    ])
+    store.upsert_edges(
+        "INTERACTED",
+        [
+            {"src": "alice", "dst": "b1", "weight": 2.0, "kind": "purchase"},
+            {"src": "alice", "dst": "f1", "weight": 1.0},
+            {"src": "bob", "dst": "b2", "weight": -1.0, "kind": "dislike"},
+            {"src": "carol", "dst": "b2", "weight": 1.5},
+        ],
+    )
     store.upsert_edges("INTERESTED_IN", [{"src": "alice", "dst": "space", "weight": 0.9}])
-    store.upsert_edges("HAS_CONCEPT", [
-        {"src": "b1", "dst": "space", "weight": 1.0}, {"src": "b1", "dst": "desert", "weight": 0.5},
-        {"src": "f1", "dst": "space", "weight": 1.0}, {"src": "b2", "dst": "romance", "weight": 1.0},
-    ])
-    store.upsert_edges("IN_DOMAIN", [{"src": "b1", "dst": "books"}, {"src": "b2", "dst": "books"},
-                                     {"src": "f1", "dst": "films"}])
-    store.upsert_edges("IN_TOPIC", [{"src": "space", "dst": "t-scifi", "weight": 0.8},
-                                    {"src": "romance", "dst": "t-love", "weight": 0.7}])
+    store.upsert_edges(
+        "HAS_CONCEPT",
+        [
+            {"src": "b1", "dst": "space", "weight": 1.0},
+            {"src": "b1", "dst": "desert", "weight": 0.5},
+            {"src": "f1", "dst": "space", "weight": 1.0},
+            {"src": "b2", "dst": "romance", "weight": 1.0},
+        ],
+    )
+    store.upsert_edges(
+        "IN_DOMAIN",
+        [{"src": "b1", "dst": "books"}, {"src": "b2", "dst": "books"}, {"src": "f1", "dst": "films"}],
+    )
+    store.upsert_edges(
+        "IN_TOPIC",
+        [
+            {"src": "space", "dst": "t-scifi", "weight": 0.8},
+            {"src": "romance", "dst": "t-love", "weight": 0.7},
+        ],
+    )
     store.upsert_edges("RELATED_TO", [{"src": "space", "dst": "desert", "score": 0.4}])
     return store.snapshot()
 
@@ -61,11 +79,15 @@ def test_round_trip_keeps_every_edge_with_its_weight_and_reverse(snapshot: Graph
         edge = edge_type_of(rel)
         frame = snapshot.edge_frame(rel)
         index = data[edge].edge_index
-        back = {(ids.keys[edge[0]][s], ids.keys[edge[2]][d]): float(w)
-                for s, d, w in zip(index[0].tolist(), index[1].tolist(), data[edge].edge_weight.tolist())}
+        back = {
+            (ids.keys[edge[0]][s], ids.keys[edge[2]][d]): float(w)
+            for s, d, w in zip(index[0].tolist(), index[1].tolist(), data[edge].edge_weight.tolist())
+        }
         column = "score" if rel == "RELATED_TO" else "weight"
-        expected = {(s, d): float(row.get(column, 1.0)) if column in frame.columns else 1.0
-                    for s, d, row in zip(frame["src"], frame["dst"], frame.to_dict("records"))}
+        expected = {
+            (s, d): float(row.get(column, 1.0)) if column in frame.columns else 1.0
+            for s, d, row in zip(frame["src"], frame["dst"], frame.to_dict("records"))
+        }
         assert back == pytest.approx(expected), rel
         assert data[reverse_of(edge)].edge_index.flip(0).tolist() == index.tolist()
     assert -1.0 in data["user", "interacted", "item"].edge_weight.tolist()
@@ -94,11 +116,16 @@ def test_item_domains_and_unknown_endpoints_are_kept(snapshot: GraphSnapshot) ->
     assert ids.keys["domain"][domain[ids.index("item")["b2"]]] == "books"
 
 
-def test_a_graph_with_every_edge_type_fits_and_every_node_gets_a_finite_vector(snapshot: GraphSnapshot) -> None:
+def test_a_graph_with_every_edge_type_fits_and_every_node_gets_a_finite_vector(
+    snapshot: GraphSnapshot,
+) -> None:
     from gnn import GnnConfig, fit_vectors
 
-    text = {"Item": _text(snapshot.node_keys("Item"), 2), "Concept": _text(snapshot.node_keys("Concept"), 3),
-            "Topic": _text(snapshot.node_keys("Topic"), 4)}
+    text = {
+        "Item": _text(snapshot.node_keys("Item"), 2),
+        "Concept": _text(snapshot.node_keys("Concept"), 3),
+        "Topic": _text(snapshot.node_keys("Topic"), 4),
+    }
     result = fit_vectors(snapshot, text, GnnConfig(epochs=3, eval_every=1, threads=1), progress=False)
     for label in ("User", "Item", "Concept", "Topic"):
         keys, matrix = result.vectors[label]

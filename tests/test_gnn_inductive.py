@@ -7,7 +7,6 @@ space books, must get a vector from a forward pass whose nearest films are space
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,16 +24,24 @@ def world(tmp_path_factory):
 
     syn = make_cross_domain(n_users=200, items_per_domain=64, events_per_user=16, seed=11)
     encoder = get_text_encoder()
-    new_item = {"item_id": "fi9999", "domain": "films", "title": "Starfall: Alien Contact",
-                "description": "A film about space exploration and a starship.", "categories": ["science fiction"]}
+    new_item = {
+        "item_id": "fi9999",
+        "domain": "films",
+        "title": "Starfall: Alien Contact",
+        "description": "A film about space exploration and a starship.",
+        "categories": ["science fiction"],
+    }
     items = pd.concat([syn.items, pd.DataFrame([new_item])], ignore_index=True)
     snapshot = snapshot_from_frames(syn.items, syn.events)
     concepts = sorted(set(snapshot_from_frames(items, syn.events).node_keys("Concept")))
-    text = {"Item": (items["item_id"].tolist(), encoder.encode(item_text(items))),
-            "Concept": (concepts, encoder.encode(concepts))}
+    text = {
+        "Item": (items["item_id"].tolist(), encoder.encode(item_text(items))),
+        "Concept": (concepts, encoder.encode(concepts)),
+    }
     folder = tmp_path_factory.mktemp("gnn")
-    result = fit_vectors(snapshot, text, GnnConfig(epochs=40, threads=1, seed=0), checkpoint_dir=folder,
-                         progress=False)
+    result = fit_vectors(
+        snapshot, text, GnnConfig(epochs=40, threads=1, seed=0), checkpoint_dir=folder, progress=False
+    )
     return syn, items, text, result
 
 
@@ -46,10 +53,14 @@ def _nearest(vectors, label: str, query: np.ndarray, keys_wanted: set[str], k: i
 
 
 def test_new_user_gets_a_vector_without_retraining_and_it_reflects_their_history(world) -> None:
-    syn, items, text, result = world
+    syn, _items, text, result = world
     space_books = [i for i in syn.items["item_id"] if i.startswith("bo") and syn.item_theme[i] == "space"][:6]
-    new_events = pd.DataFrame([{"user_id": "newcomer", "item_id": i, "kind": "purchase", "ts": 0.0, "rating": None}
-                               for i in space_books])
+    new_events = pd.DataFrame(
+        [
+            {"user_id": "newcomer", "item_id": i, "kind": "purchase", "ts": 0.0, "rating": None}
+            for i in space_books
+        ]
+    )
     grown = snapshot_from_frames(syn.items, pd.concat([syn.events, new_events], ignore_index=True))
     assert "newcomer" not in result.vectors["User"][0]
 

@@ -45,13 +45,17 @@ def snapshot(synthetic):
 def test_adjacency_is_symmetric_normalised_and_ignores_dislikes(snapshot) -> None:
     snap = snapshot_from_frames(*_with_dislike(snapshot))
     data, ids = to_heterodata(snap, _random_text(snap))
-    graph = build_prop_graph(data, {"item": id_rows_for(ids.keys["item"], []),
-                                    "concept": id_rows_for(ids.keys["concept"], [])})
+    graph = build_prop_graph(
+        data, {"item": id_rows_for(ids.keys["item"], []), "concept": id_rows_for(ids.keys["concept"], [])}
+    )
     dense = graph.adj.to_dense()
     assert torch.allclose(dense, dense.T, atol=1e-6)
     u, i = ids.index("user")["u0000"], ids.index("item")["fi0001"]
     assert dense[u, graph.offsets["item"] + i] == 0
-    index, weight = data["user", "interacted", "item"].edge_index, data["user", "interacted", "item"].edge_weight
+    index, weight = (
+        data["user", "interacted", "item"].edge_index,
+        data["user", "interacted", "item"].edge_weight,
+    )
     assert (weight < 0).sum() == 1 and ((index[0] == u) & (index[1] == i) & (weight < 0)).any()
     eig = torch.linalg.eigvalsh(dense)
     assert eig.max() <= 1.0 + 1e-4
@@ -60,8 +64,16 @@ def test_adjacency_is_symmetric_normalised_and_ignores_dislikes(snapshot) -> Non
 def _with_dislike(snapshot):
     synthetic = make_cross_domain(n_users=120, items_per_domain=40, events_per_user=12, seed=3)
     events = synthetic.events.copy()
-    events.loc[len(events)] = {"user_id": "u0000", "item_id": "fi0001", "kind": "dislike", "ts": 0.0, "rating": None}
-    events = events[~((events.user_id == "u0000") & (events.item_id == "fi0001") & (events.kind != "dislike"))]
+    events.loc[len(events)] = {
+        "user_id": "u0000",
+        "item_id": "fi0001",
+        "kind": "dislike",
+        "ts": 0.0,
+        "rating": None,
+    }
+    events = events[
+        ~((events.user_id == "u0000") & (events.item_id == "fi0001") & (events.kind != "dislike"))
+    ]
     return synthetic.items, events
 
 
@@ -78,15 +90,20 @@ def test_user_starts_as_weighted_mean_of_items_and_concepts(snapshot) -> None:
     inter, interest = data["user", "interacted", "item"], data["user", "interested_in", "concept"]
     mi, mc = inter.edge_index[0] == u, interest.edge_index[0] == u
     wi, wc = inter.edge_weight[mi], interest.edge_weight[mc]
-    expected = (wi @ items[inter.edge_index[1, mi]] + wc @ concepts[interest.edge_index[1, mc]]) / (wi.sum() + wc.sum())
+    expected = (wi @ items[inter.edge_index[1, mi]] + wc @ concepts[interest.edge_index[1, mc]]) / (
+        wi.sum() + wc.sum()
+    )
     assert torch.allclose(h[graph.offsets["user"] + u], expected, atol=1e-5)
 
 
 def test_a_trained_user_adds_its_id_row_and_an_unseen_user_has_none(snapshot) -> None:
     data, ids = to_heterodata(snapshot, _random_text(snapshot))
     trained = [k for k in ids.keys["user"] if k != "u0007"]
-    rows = {"item": id_rows_for(ids.keys["item"], []), "concept": id_rows_for(ids.keys["concept"], []),
-            "user": id_rows_for(ids.keys["user"], trained)}
+    rows = {
+        "item": id_rows_for(ids.keys["item"], []),
+        "concept": id_rows_for(ids.keys["concept"], []),
+        "user": id_rows_for(ids.keys["user"], trained),
+    }
     model = InterestGNN(TEXT_VECTOR_DIM, 16, 2, num_user_ids=len(trained))
     with torch.no_grad():
         with_ids = model.initial(build_prop_graph(data, rows))
@@ -156,15 +173,25 @@ def test_warm_start_copies_rows_of_matching_ids(snapshot, synthetic, tmp_path: P
     text = _random_text(snapshot)
     first = fit_vectors(snapshot, text, FAST, checkpoint_dir=tmp_path, progress=False)
     grown_items = synthetic.items.copy()
-    grown_items.loc[len(grown_items)] = {"item_id": "bo9999", "domain": "books", "title": "New",
-                                         "description": "A novel about dragon and wizard.",
-                                         "categories": ["fantasy"]}
+    grown_items.loc[len(grown_items)] = {
+        "item_id": "bo9999",
+        "domain": "books",
+        "title": "New",
+        "description": "A novel about dragon and wizard.",
+        "categories": ["fantasy"],
+    }
     events = synthetic.events.copy()
-    events.loc[len(events)] = {"user_id": "u0001", "item_id": "bo9999", "kind": "view", "ts": 0.0, "rating": None}
+    events.loc[len(events)] = {
+        "user_id": "u0001",
+        "item_id": "bo9999",
+        "kind": "view",
+        "ts": 0.0,
+        "rating": None,
+    }
     grown = snapshot_from_frames(grown_items, events)
     grown_text = _random_text(grown)
     payload = load_checkpoint(first.checkpoint)
-    data, ids = to_heterodata(grown, grown_text)
+    _data, ids = to_heterodata(grown, grown_text)
     model = InterestGNN(TEXT_VECTOR_DIM, 64, FAST.layers, len(ids.keys["item"]), len(ids.keys["concept"]))
     copied = warm_start_from(model, payload, ids.keys["item"], ids.keys["concept"])
     old_items = payload["item_keys"]
@@ -182,12 +209,22 @@ def test_warm_start_copies_rows_of_matching_ids(snapshot, synthetic, tmp_path: P
     assert not np.allclose(fresh.vectors["Item"][1], first.vectors["Item"][1], atol=1e-3)
 
     assert payload["user_keys"] == snapshot.node_keys("User")
-    with_users = InterestGNN(TEXT_VECTOR_DIM, 64, FAST.layers, len(ids.keys["item"]), len(ids.keys["concept"]),
-                             len(ids.keys["user"]))
-    copied_users = warm_start_from(with_users, payload, ids.keys["item"], ids.keys["concept"], ids.keys["user"])
+    with_users = InterestGNN(
+        TEXT_VECTOR_DIM,
+        64,
+        FAST.layers,
+        len(ids.keys["item"]),
+        len(ids.keys["concept"]),
+        len(ids.keys["user"]),
+    )
+    copied_users = warm_start_from(
+        with_users, payload, ids.keys["item"], ids.keys["concept"], ids.keys["user"]
+    )
     assert copied_users == copied + len(payload["user_keys"])
-    assert torch.equal(with_users.user_id.weight[ids.index("user")["u0001"]],
-                       payload["state_dict"]["user_id.weight"][payload["user_keys"].index("u0001")])
+    assert torch.equal(
+        with_users.user_id.weight[ids.index("user")["u0001"]],
+        payload["state_dict"]["user_id.weight"][payload["user_keys"].index("u0001")],
+    )
 
     warm = fit_vectors(grown, grown_text, FAST, warm_start=first.checkpoint, progress=False)
     assert warm.metrics["warm_start_rows"] == copied_users

@@ -119,14 +119,27 @@ def test_empty_required_id_is_quarantined():
 
 
 def test_unparseable_timestamp_is_quarantined_and_formats_are_parsed_to_utc_seconds():
-    frame = pd.DataFrame({
-        "user_id": ["u1"] * 6,
-        "item_id": ["a", "b", "c", "d", "e", "f"],
-        "ts": ["1700000000", "2024-01-31T12:00:00Z", "2024-01-31T14:00:00+02:00",
-               "2024-01-31 12:00:00", "31/01/2024", ""],
-    })
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u1"] * 6,
+            "item_id": ["a", "b", "c", "d", "e", "f"],
+            "ts": [
+                "1700000000",
+                "2024-01-31T12:00:00Z",
+                "2024-01-31T14:00:00+02:00",
+                "2024-01-31 12:00:00",
+                "31/01/2024",
+                "",
+            ],
+        }
+    )
     res = ingest_events(frame)
-    assert res.clean["ts"].tolist()[:4] == [1_700_000_000.0, 1_706_702_400.0, 1_706_702_400.0, 1_706_702_400.0]
+    assert res.clean["ts"].tolist()[:4] == [
+        1_700_000_000.0,
+        1_706_702_400.0,
+        1_706_702_400.0,
+        1_706_702_400.0,
+    ]
     assert np.isnan(res.clean["ts"].iloc[4])  # empty ts is allowed: no time
     q = res.quarantine.iloc[0]
     assert (q["row"], q["column"]) == (4, "ts")
@@ -134,14 +147,24 @@ def test_unparseable_timestamp_is_quarantined_and_formats_are_parsed_to_utc_seco
 
 
 def test_datetime_column_becomes_epoch_seconds():
-    frame = pd.DataFrame({"user_id": ["u1", "u2"], "item_id": ["i", "i"],
-                          "ts": pd.to_datetime(["2024-01-31 12:00", "2024-01-31 13:00"])})
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2"],
+            "item_id": ["i", "i"],
+            "ts": pd.to_datetime(["2024-01-31 12:00", "2024-01-31 13:00"]),
+        }
+    )
     assert ingest_events(frame).clean["ts"].tolist() == [1_706_702_400.0, 1_706_706_000.0]
 
 
 def test_kinds_are_normalised_with_aliases_and_unknown_kinds_quarantined():
-    frame = pd.DataFrame({"user_id": ["u"] * 7, "item_id": list("abcdefg"),
-                          "kind": ["BUY", " watch ", "Add to Cart", "rate", None, "like", "teleport"]})
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u"] * 7,
+            "item_id": list("abcdefg"),
+            "kind": ["BUY", " watch ", "Add to Cart", "rate", None, "like", "teleport"],
+        }
+    )
     res = ingest_events(frame)
     assert res.clean["kind"].tolist() == ["purchase", "view", "cart", "rating", "view", "like"]
     q = res.quarantine.iloc[0]
@@ -155,8 +178,13 @@ def test_kind_defaults_to_view_when_column_absent():
 
 
 def test_empty_review_text_is_none_not_an_error_and_html_is_stripped():
-    frame = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "item_id": ["i"] * 3,
-                          "text": ["  <p>Loved it &amp; cried</p> ", "   ", None]})
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2", "u3"],
+            "item_id": ["i"] * 3,
+            "text": ["  <p>Loved it &amp; cried</p> ", "   ", None],
+        }
+    )
     res = ingest_events(frame)
     assert res.report["quarantined"] == 0
     assert res.clean["text"].tolist() == ["Loved it & cried", None, None]
@@ -174,11 +202,13 @@ def test_a_row_with_several_problems_is_quarantined_once_with_every_reason():
 
 
 def test_duplicate_item_ids_exact_are_deduplicated_conflicting_are_quarantined():
-    frame = pd.DataFrame({
-        "item_id": ["b1", "b1", "b1", "b2"],
-        "domain": ["books", "Books ", "books", "books"],
-        "title": ["Dune", "Dune", "Dune Messiah", "Emma"],
-    })
+    frame = pd.DataFrame(
+        {
+            "item_id": ["b1", "b1", "b1", "b2"],
+            "domain": ["books", "Books ", "books", "books"],
+            "title": ["Dune", "Dune", "Dune Messiah", "Emma"],
+        }
+    )
     res = ingest_items(frame)
     assert res.clean["item_id"].tolist() == ["b1", "b2"]
     assert res.clean["title"].tolist() == ["Dune", "Emma"]  # first kept
@@ -190,16 +220,23 @@ def test_duplicate_item_ids_exact_are_deduplicated_conflicting_are_quarantined()
 
 
 def test_exact_duplicate_timestamped_events_are_deduplicated_untimed_repeats_kept():
-    frame = pd.DataFrame({"user_id": ["u"] * 4, "item_id": ["i"] * 4, "kind": ["view"] * 4,
-                          "ts": [1.0, 1.0, None, None]})
+    frame = pd.DataFrame(
+        {"user_id": ["u"] * 4, "item_id": ["i"] * 4, "kind": ["view"] * 4, "ts": [1.0, 1.0, None, None]}
+    )
     res = ingest_events(frame)
     assert res.report["deduplicated"] == 1
     assert len(res.clean) == 3
 
 
 def test_items_empty_title_and_bad_category_list_are_quarantined():
-    frame = pd.DataFrame({"item_id": ["a", "b", "c"], "domain": ["books"] * 3,
-                          "title": ["A", "<br/>", "C"], "categories": ["x", "x", "[broken"]})
+    frame = pd.DataFrame(
+        {
+            "item_id": ["a", "b", "c"],
+            "domain": ["books"] * 3,
+            "title": ["A", "<br/>", "C"],
+            "categories": ["x", "x", "[broken"],
+        }
+    )
     res = ingest_items(frame)
     assert res.clean["item_id"].tolist() == ["a"]
     assert res.quarantine[["row", "column"]].values.tolist() == [[1, "title"], [2, "categories"]]
@@ -208,43 +245,64 @@ def test_items_empty_title_and_bad_category_list_are_quarantined():
 
 
 def test_item_fields_are_cleaned_and_lists_parsed():
-    frame = pd.DataFrame({
-        "item_id": [101, 102, 103, 104],
-        "domain": [" Books", "FILMS ", "music", "games"],
-        "title": ["<i>Dune</i>", "Heat &amp; Dust", "  Kind of   Blue ", "Doom"],
-        "description": ["<p>Desert planet.</p>", "", None, "x"],
-        "categories": ["Science Fiction|Space Opera", '["Drama", "Crime"]', ["Jazz", "Jazz"], "Arts, Crafts"],
-    })
+    frame = pd.DataFrame(
+        {
+            "item_id": [101, 102, 103, 104],
+            "domain": [" Books", "FILMS ", "music", "games"],
+            "title": ["<i>Dune</i>", "Heat &amp; Dust", "  Kind of   Blue ", "Doom"],
+            "description": ["<p>Desert planet.</p>", "", None, "x"],
+            "categories": [
+                "Science Fiction|Space Opera",
+                '["Drama", "Crime"]',
+                ["Jazz", "Jazz"],
+                "Arts, Crafts",
+            ],
+        }
+    )
     res = ingest_items(frame)
     c = res.clean
     assert c["item_id"].tolist() == ["101", "102", "103", "104"]
     assert c["domain"].tolist() == ["books", "films", "music", "games"]
     assert c["title"].tolist() == ["Dune", "Heat & Dust", "Kind of Blue", "Doom"]
     assert c["description"].tolist() == ["Desert planet.", None, None, "x"]
-    assert c["categories"].tolist() == [["Science Fiction", "Space Opera"], ["Drama", "Crime"], ["Jazz"],
-                                        ["Arts", "Crafts"]]
+    assert c["categories"].tolist() == [
+        ["Science Fiction", "Space Opera"],
+        ["Drama", "Crime"],
+        ["Jazz"],
+        ["Arts", "Crafts"],
+    ]
     assert c["tags"].tolist() == [[], [], [], []]
 
 
 def test_unicode_ids_and_titles_survive_and_are_nfc_normalised(tmp_path):
     decomposed = unicodedata.normalize("NFD", "Amélie")
-    frame = pd.DataFrame({"item_id": ["Amélie", decomposed, "東京物語"], "domain": ["films"] * 3,
-                          "title": ["Amélie", decomposed, "東京物語"]})
+    frame = pd.DataFrame(
+        {
+            "item_id": ["Amélie", decomposed, "東京物語"],
+            "domain": ["films"] * 3,
+            "title": ["Amélie", decomposed, "東京物語"],
+        }
+    )
     res = ingest_items(frame)
     assert res.clean["item_id"].tolist() == ["Amélie", "東京物語"]
     assert res.report["deduplicated"] == 1  # the NFD spelling is the same item
     for fmt in ("csv", "jsonl", "parquet"):
         from_file = ingest_items(_write(frame, tmp_path, fmt))
         assert from_file.clean["title"].tolist() == ["Amélie", "東京物語"], fmt
-    events = ingest_events(pd.DataFrame({"user_id": ["ユーザー"], "item_id": [decomposed]}),
-                           known_items=set(res.clean["item_id"]))
+    events = ingest_events(
+        pd.DataFrame({"user_id": ["ユーザー"], "item_id": [decomposed]}),
+        known_items=set(res.clean["item_id"]),
+    )
     assert events.clean["item_id"].tolist() == ["Amélie"]
 
 
 def test_malformed_jsonl_line_is_quarantined_with_its_line_number(tmp_path):
     path = tmp_path / "events.jsonl"
-    path.write_text('{"user_id": "u1", "item_id": "i1"}\n{"user_id": "u2", "item_id": \n\n'
-                    '{"user_id": "u3", "item_id": "i3"}\n', encoding="utf-8")
+    path.write_text(
+        '{"user_id": "u1", "item_id": "i1"}\n{"user_id": "u2", "item_id": \n\n'
+        '{"user_id": "u3", "item_id": "i3"}\n',
+        encoding="utf-8",
+    )
     res = ingest_events(path)
     assert res.clean["user_id"].tolist() == ["u1", "u3"]
     q = res.quarantine.iloc[0]
@@ -256,14 +314,25 @@ def test_malformed_jsonl_line_is_quarantined_with_its_line_number(tmp_path):
 # ------------------------------------------------------------------ formats agree, nothing lost
 
 
-MESSY_EVENTS = pd.DataFrame({
-    "user_id": ["u1", "u1", "u2", "u2", "", "u3", "u3", "u4"],
-    "item_id": ["i1", "i2", "i1", "i1", "i2", "i3", "i9", "Amélie"],
-    "kind": ["view", "Buy", "rate", "rate", "view", "dance", "click", "review"],
-    "ts": ["1700000000", "2024-01-31T12:00:00Z", "1700000100", "1700000100", "", "1700000200", "soon", ""],
-    "rating": ["", "", "4.5", "4.5", "", "", "", "abc"],
-    "text": ["", "", "<b>good</b>", "<b>good</b>", "", "", "", "東京物語"],
-})
+MESSY_EVENTS = pd.DataFrame(
+    {
+        "user_id": ["u1", "u1", "u2", "u2", "", "u3", "u3", "u4"],
+        "item_id": ["i1", "i2", "i1", "i1", "i2", "i3", "i9", "Amélie"],
+        "kind": ["view", "Buy", "rate", "rate", "view", "dance", "click", "review"],
+        "ts": [
+            "1700000000",
+            "2024-01-31T12:00:00Z",
+            "1700000100",
+            "1700000100",
+            "",
+            "1700000200",
+            "soon",
+            "",
+        ],
+        "rating": ["", "", "4.5", "4.5", "", "", "", "abc"],
+        "text": ["", "", "<b>good</b>", "<b>good</b>", "", "", "", "東京物語"],
+    }
+)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
@@ -281,8 +350,15 @@ def test_csv_parquet_jsonl_and_dataframe_give_the_same_result(tmp_path, fmt):
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_typed_columns_give_the_same_clean_events_as_text(tmp_path, fmt):
-    typed = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 20], "kind": ["view", "rating"],
-                          "ts": [1_700_000_000.0, np.nan], "rating": [np.nan, 3.0]})
+    typed = pd.DataFrame(
+        {
+            "user_id": [1, 2],
+            "item_id": [10, 20],
+            "kind": ["view", "rating"],
+            "ts": [1_700_000_000.0, np.nan],
+            "rating": [np.nan, 3.0],
+        }
+    )
     as_text = typed.astype(str).replace({"nan": ""})
     as_text["ts"] = ["1700000000", ""]
     expected = ingest_events(as_text).clean
@@ -297,7 +373,13 @@ def test_nothing_is_silently_dropped():
     assert (r["read"], r["accepted"], r["quarantined"], r["deduplicated"]) == (8, 3, 4, 1)
     assert _accounted(r)
     assert sorted(res.quarantine["row"]) == [4, 5, 6, 7]
-    assert r["by_reason"] == {"empty_id": 1, "unknown_kind": 1, "bad_ts": 1, "unknown_item": 1, "bad_rating": 1}
+    assert r["by_reason"] == {
+        "empty_id": 1,
+        "unknown_kind": 1,
+        "bad_ts": 1,
+        "unknown_item": 1,
+        "bad_rating": 1,
+    }
 
 
 def test_extra_columns_are_reported_as_ignored():
@@ -329,7 +411,9 @@ def test_synthetic_data_ingests_cleanly():
 
 def test_json_array_file_is_read_like_jsonl(tmp_path):
     path = tmp_path / "events.json"
-    path.write_text('[{"user_id": "u1", "item_id": "i1"}, 7, {"user_id": "u2", "item_id": "i2"}]', encoding="utf-8")
+    path.write_text(
+        '[{"user_id": "u1", "item_id": "i1"}, 7, {"user_id": "u2", "item_id": "i2"}]', encoding="utf-8"
+    )
     res = ingest_events(path)
     assert res.clean["user_id"].tolist() == ["u1", "u2"]
     assert res.quarantine[["row", "column"]].values.tolist() == [[2, "<line>"]]

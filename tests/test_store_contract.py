@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from kg.schema import BatchError, SchemaError
@@ -11,32 +10,47 @@ from kg.schema import BatchError, SchemaError
 
 def seed_graph(store) -> None:
     store.upsert_nodes("Domain", [{"name": "books"}, {"name": "films"}])
-    store.upsert_nodes("Item", [
-        {"id": "b1", "domain": "books", "title": "Dune", "categories": ["science fiction"]},
-        {"id": "f1", "domain": "films", "title": "Alien", "popularity": 3.0},
-    ])
+    store.upsert_nodes(
+        "Item",
+        [
+            {"id": "b1", "domain": "books", "title": "Dune", "categories": ["science fiction"]},
+            {"id": "f1", "domain": "films", "title": "Alien", "popularity": 3.0},
+        ],
+    )
     store.upsert_nodes("User", [{"id": "u1"}, {"id": "u2"}])
-    store.upsert_nodes("Concept", [
-        {"key": "science-fiction", "name": "science fiction", "df": 2},
-        {"key": "desert-planet", "name": "desert planet", "df": 1},
-        {"key": "private-note", "name": "private note", "origin": "review"},
-    ])
+    store.upsert_nodes(
+        "Concept",
+        [
+            {"key": "science-fiction", "name": "science fiction", "df": 2},
+            {"key": "desert-planet", "name": "desert planet", "df": 1},
+            {"key": "private-note", "name": "private note", "origin": "review"},
+        ],
+    )
     store.upsert_edges("IN_DOMAIN", [{"src": "b1", "dst": "books"}, {"src": "f1", "dst": "films"}])
-    store.upsert_edges("INTERACTED", [
-        {"src": "u1", "dst": "b1", "kind": "purchase", "weight": 4.0, "count": 1, "last_ts": 1.7e9},
-        {"src": "u2", "dst": "b1", "kind": "view", "weight": 1.0, "count": 2},
-        {"src": "u2", "dst": "f1", "kind": "view", "weight": 1.5, "count": 3},
-    ])
-    store.upsert_edges("HAS_CONCEPT", [
-        {"src": "b1", "dst": "science-fiction", "weight": 0.9, "source": "category"},
-        {"src": "b1", "dst": "desert-planet", "weight": 0.6, "source": "noun_chunk"},
-        {"src": "f1", "dst": "science-fiction", "weight": 0.8, "source": "category"},
-    ])
-    store.upsert_edges("INTERESTED_IN", [
-        {"src": "u1", "dst": "science-fiction", "weight": 0.7, "source": "behaviour"},
-        {"src": "u1", "dst": "private-note", "weight": 0.3, "source": "review"},
-        {"src": "u2", "dst": "science-fiction", "weight": 0.5, "source": "behaviour"},
-    ])
+    store.upsert_edges(
+        "INTERACTED",
+        [
+            {"src": "u1", "dst": "b1", "kind": "purchase", "weight": 4.0, "count": 1, "last_ts": 1.7e9},
+            {"src": "u2", "dst": "b1", "kind": "view", "weight": 1.0, "count": 2},
+            {"src": "u2", "dst": "f1", "kind": "view", "weight": 1.5, "count": 3},
+        ],
+    )
+    store.upsert_edges(
+        "HAS_CONCEPT",
+        [
+            {"src": "b1", "dst": "science-fiction", "weight": 0.9, "source": "category"},
+            {"src": "b1", "dst": "desert-planet", "weight": 0.6, "source": "noun_chunk"},
+            {"src": "f1", "dst": "science-fiction", "weight": 0.8, "source": "category"},
+        ],
+    )
+    store.upsert_edges(
+        "INTERESTED_IN",
+        [
+            {"src": "u1", "dst": "science-fiction", "weight": 0.7, "source": "behaviour"},
+            {"src": "u1", "dst": "private-note", "weight": 0.3, "source": "review"},
+            {"src": "u2", "dst": "science-fiction", "weight": 0.5, "source": "behaviour"},
+        ],
+    )
     store.upsert_edges("RELATED_TO", [{"src": "science-fiction", "dst": "desert-planet", "score": 0.61}])
 
 
@@ -45,12 +59,14 @@ def canonical(snapshot) -> dict:
     out = {}
     for label, frame in snapshot.nodes.items():
         out[label] = sorted(
-            (tuple(sorted((k, str(v)) for k, v in rec.items() if not _missing(v)))
-             for rec in frame.to_dict("records")))
+            tuple(sorted((k, str(v)) for k, v in rec.items() if not _missing(v)))
+            for rec in frame.to_dict("records")
+        )
     for rel, frame in snapshot.edges.items():
         out[rel] = sorted(
-            (tuple(sorted((k, str(v)) for k, v in rec.items() if not _missing(v)))
-             for rec in frame.to_dict("records")))
+            tuple(sorted((k, str(v)) for k, v in rec.items() if not _missing(v)))
+            for rec in frame.to_dict("records")
+        )
     return out
 
 
@@ -87,7 +103,10 @@ def test_neighbourhood_reads_edges_both_ways_heaviest_first(store):
     assert [(n.key, n.direction) for n in users] == [("u1", "in"), ("u2", "in")]
     both = store.neighbourhood("Concept", "science-fiction")
     assert {(n.rel, n.direction) for n in both} == {
-        ("HAS_CONCEPT", "in"), ("INTERESTED_IN", "in"), ("RELATED_TO", "out")}
+        ("HAS_CONCEPT", "in"),
+        ("INTERESTED_IN", "in"),
+        ("RELATED_TO", "out"),
+    }
     assert len(store.neighbourhood("Concept", "science-fiction", limit=2)) == 2
     assert store.neighbourhood("User", "nobody") == []
 
@@ -107,9 +126,13 @@ def test_a_snapshot_exported_and_loaded_into_an_empty_store_is_the_same_graph(st
     for label in ["Domain", "Item", "User", "Concept", "Topic"]:
         key = NODE_TYPES[label].key
         frame = snap.nodes[label].rename(columns={"key": key})
-        copy.upsert_nodes(label, [{k: v for k, v in r.items() if not _missing(v)} for r in frame.to_dict("records")])
+        copy.upsert_nodes(
+            label, [{k: v for k, v in r.items() if not _missing(v)} for r in frame.to_dict("records")]
+        )
     for rel, frame in snap.edges.items():
-        copy.upsert_edges(rel, [{k: v for k, v in r.items() if not _missing(v)} for r in frame.to_dict("records")])
+        copy.upsert_edges(
+            rel, [{k: v for k, v in r.items() if not _missing(v)} for r in frame.to_dict("records")]
+        )
     copy.set_meta("model_version", "v1")
     assert canonical(copy.snapshot()) == canonical(snap)
 
@@ -154,7 +177,11 @@ def test_a_node_batch_with_a_missing_key_writes_nothing(store):
     before = canonical(store.snapshot())
     with pytest.raises(BatchError) as err:
         store.upsert_nodes("Item", [{"id": "b9", "title": "ok"}, {"title": "no id"}])
-    assert err.value.row == 1 and "'id'" in str(err.value) and "Nothing of this batch was written" in str(err.value)
+    assert (
+        err.value.row == 1
+        and "'id'" in str(err.value)
+        and "Nothing of this batch was written" in str(err.value)
+    )
     assert canonical(store.snapshot()) == before
 
 
@@ -162,10 +189,13 @@ def test_a_batch_with_a_wrongly_typed_property_writes_nothing(store):
     seed_graph(store)
     before = canonical(store.snapshot())
     with pytest.raises(BatchError, match="row 1: property 'weight': expected a number"):
-        store.upsert_edges("INTERACTED", [
-            {"src": "u1", "dst": "f1", "weight": 1.0},
-            {"src": "u2", "dst": "f1", "weight": "heavy"},
-        ])
+        store.upsert_edges(
+            "INTERACTED",
+            [
+                {"src": "u1", "dst": "f1", "weight": 1.0},
+                {"src": "u2", "dst": "f1", "weight": "heavy"},
+            ],
+        )
     with pytest.raises(BatchError, match="unknown property 'colour'"):
         store.upsert_nodes("Item", [{"id": "b1", "colour": "red"}])
     assert canonical(store.snapshot()) == before

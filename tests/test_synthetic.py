@@ -5,7 +5,7 @@ from __future__ import annotations
 from kg.synthetic import make_cross_domain
 
 
-def _domains_per_user(data) -> "dict[str, int]":
+def _domains_per_user(data) -> dict[str, int]:
     domain = dict(zip(data.items["item_id"], data.items["domain"]))
     events = data.events.assign(domain=data.events["item_id"].map(domain))
     return events.groupby("user_id")["domain"].nunique().to_dict()
@@ -26,5 +26,8 @@ def test_bridge_users_sets_the_share_of_users_active_in_several_domains():
 
 def test_users_keep_their_planted_themes_in_every_domain_they_use():
     data = make_cross_domain(n_users=200, items_per_domain=24, events_per_user=24, seed=2, bridge_users=0.2)
-    on_theme = [data.item_theme[i] in data.user_themes[u] for u, i in zip(data.events["user_id"], data.events["item_id"])]
+    on_theme = [
+        data.item_theme[i] in data.user_themes[u]
+        for u, i in zip(data.events["user_id"], data.events["item_id"])
+    ]
     assert sum(on_theme) / len(on_theme) > 0.8

@@ -27,10 +27,15 @@ def weight_of(*rows: dict, config: WeightConfig = WeightConfig(), now: float | N
 
 
 def test_one_row_per_user_item_with_the_documented_columns():
-    out = aggregate_interactions(events(
-        {"item_id": "a"}, {"item_id": "a"}, {"item_id": "b"}, {"user_id": "v", "item_id": "a"}))
+    out = aggregate_interactions(
+        events({"item_id": "a"}, {"item_id": "a"}, {"item_id": "b"}, {"user_id": "v", "item_id": "a"})
+    )
     assert list(out.columns) == OUTPUT_COLUMNS
-    assert out[["user_id", "item_id", "count"]].values.tolist() == [["u", "a", 2], ["u", "b", 1], ["v", "a", 1]]
+    assert out[["user_id", "item_id", "count"]].values.tolist() == [
+        ["u", "a", 2],
+        ["u", "b", 1],
+        ["v", "a", 1],
+    ]
 
 
 def test_kind_order_view_lt_click_lt_cart_lt_purchase():
@@ -56,12 +61,17 @@ def test_ratings_are_centred_on_the_scale_midpoint():
     pure = WeightConfig(kind_weights={**WeightConfig().kind_weights, "rating": 0.0})
     assert weight_of({"item_id": "i", "kind": "rating", "rating": 3.0}, config=pure) == pytest.approx(0.0)
     ten_scale = WeightConfig(rating_scale=(0.0, 10.0))
-    assert weight_of({"item_id": "i", "kind": "rating", "rating": 10.0}, config=ten_scale) == pytest.approx(w[5])
+    assert weight_of({"item_id": "i", "kind": "rating", "rating": 10.0}, config=ten_scale) == pytest.approx(
+        w[5]
+    )
 
 
 def test_explicit_low_rating_beats_implicit_purchase():
-    w = weight_of({"item_id": "i", "kind": "purchase", "ts": NOW - DAY},
-                  {"item_id": "i", "kind": "rating", "rating": 1.0}, config=WeightConfig(half_life_days=None))
+    w = weight_of(
+        {"item_id": "i", "kind": "purchase", "ts": NOW - DAY},
+        {"item_id": "i", "kind": "rating", "rating": 1.0},
+        config=WeightConfig(half_life_days=None),
+    )
     assert w < 0
 
 
@@ -87,24 +97,34 @@ def test_an_event_one_half_life_old_counts_half():
 
 
 def test_reference_time_defaults_to_the_latest_event_and_untimed_events_do_not_decay():
-    out = aggregate_interactions(events(
-        {"item_id": "old", "ts": NOW - 30 * DAY}, {"item_id": "new", "ts": NOW},
-        {"item_id": "untimed", "ts": np.nan}), WeightConfig(half_life_days=30.0))
+    out = aggregate_interactions(
+        events(
+            {"item_id": "old", "ts": NOW - 30 * DAY},
+            {"item_id": "new", "ts": NOW},
+            {"item_id": "untimed", "ts": np.nan},
+        ),
+        WeightConfig(half_life_days=30.0),
+    )
     w = dict(zip(out["item_id"], out["weight"]))
     assert w == pytest.approx({"new": 1.0, "old": 0.5, "untimed": 1.0})
-    no_decay = aggregate_interactions(events({"item_id": "old", "ts": NOW - 300 * DAY}, {"item_id": "new"}),
-                                      WeightConfig(half_life_days=None))
+    no_decay = aggregate_interactions(
+        events({"item_id": "old", "ts": NOW - 300 * DAY}, {"item_id": "new"}),
+        WeightConfig(half_life_days=None),
+    )
     assert no_decay["weight"].tolist() == pytest.approx([1.0, 1.0])
 
 
 def test_pair_fields_strongest_kind_last_rating_timestamps_and_texts():
-    out = aggregate_interactions(events(
-        {"item_id": "i", "kind": "view", "ts": NOW - 3 * DAY},
-        {"item_id": "i", "kind": "review", "ts": NOW - DAY, "rating": 2.0, "text": "Too long."},
-        {"item_id": "i", "kind": "purchase", "ts": NOW - 2 * DAY},
-        {"item_id": "i", "kind": "rating", "ts": NOW, "rating": 4.0, "text": "Grew on me."},
-        {"item_id": "j", "kind": "click", "ts": np.nan},
-    ), now=NOW)
+    out = aggregate_interactions(
+        events(
+            {"item_id": "i", "kind": "view", "ts": NOW - 3 * DAY},
+            {"item_id": "i", "kind": "review", "ts": NOW - DAY, "rating": 2.0, "text": "Too long."},
+            {"item_id": "i", "kind": "purchase", "ts": NOW - 2 * DAY},
+            {"item_id": "i", "kind": "rating", "ts": NOW, "rating": 4.0, "text": "Grew on me."},
+            {"item_id": "j", "kind": "click", "ts": np.nan},
+        ),
+        now=NOW,
+    )
     i, j = out.iloc[0], out.iloc[1]
     assert (i["kind"], i["count"], i["rating"]) == ("purchase", 4, 4.0)
     assert (i["first_ts"], i["last_ts"]) == (NOW - 3 * DAY, NOW)
@@ -145,8 +165,9 @@ def test_ingested_synthetic_events_aggregate_to_positive_weights():
 
 
 def test_a_positional_half_life_halves_an_event_followed_by_that_many_others():
-    events = pd.DataFrame({"user_id": ["u"] * 4, "item_id": ["a", "b", "c", "d"], "kind": "view",
-                           "ts": [0.0, 1.0, 2.0, 3.0]})
+    events = pd.DataFrame(
+        {"user_id": ["u"] * 4, "item_id": ["a", "b", "c", "d"], "kind": "view", "ts": [0.0, 1.0, 2.0, 3.0]}
+    )
     out = aggregate_interactions(events, WeightConfig(half_life_days=None, half_life_events=3.0))
     weights = dict(zip(out["item_id"], out["weight"]))
     assert weights["d"] == pytest.approx(1.0)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ class Method:
     grid: list[dict[str, Any]] = field(default_factory=lambda: [{}])
 
     @classmethod
-    def fixed(cls, recommender: Recommender) -> "Method":
+    def fixed(cls, recommender: Recommender) -> Method:
         """Wrap an already-built recommender (for example the ikg system) as an untuned method."""
         return cls(recommender.name, lambda: recommender, [{}])
 
@@ -66,13 +67,16 @@ class Dataset:
         for col in ("user_id", "item_id"):
             if col not in self.events.columns:
                 raise ValueError(f"{self.name}: events lack column {col!r}")
-        self.items = self.items.assign(item_id=self.items["item_id"].astype(str),
-                                       domain=self.items["domain"].astype(str))
-        self.events = self.events.assign(user_id=self.events["user_id"].astype(str),
-                                         item_id=self.events["item_id"].astype(str))
+        self.items = self.items.assign(
+            item_id=self.items["item_id"].astype(str), domain=self.items["domain"].astype(str)
+        )
+        self.events = self.events.assign(
+            user_id=self.events["user_id"].astype(str), item_id=self.events["item_id"].astype(str)
+        )
         if self.split is not None:
-            self.split = self.split.assign(user_id=self.split["user_id"].astype(str),
-                                           item_id=self.split["item_id"].astype(str))
+            self.split = self.split.assign(
+                user_id=self.split["user_id"].astype(str), item_id=self.split["item_id"].astype(str)
+            )
 
     @property
     def domains(self) -> list[str]:

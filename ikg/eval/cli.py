@@ -14,8 +14,8 @@ import argparse
 import logging
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ikg.eval.baselines import BASELINES
 from ikg.eval.datasets import load_dataset, synthetic_dataset
@@ -36,11 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-valid", type=int, default=200)
     p.add_argument("--n-test", type=int, default=500)
-    p.add_argument("--methods", default=",".join(BASELINES),
-                   help=f"comma-separated subset of {','.join(BASELINES)}")
+    p.add_argument(
+        "--methods", default=",".join(BASELINES), help=f"comma-separated subset of {','.join(BASELINES)}"
+    )
     p.add_argument("--no-system", action="store_true", help="only the baselines, without the ikg system")
-    p.add_argument("--half-lives", default="none",
-                   help="ikg grid: positional half-lives to try, comma-separated (none = off), e.g. none,5")
+    p.add_argument(
+        "--half-lives",
+        default="none",
+        help="ikg grid: positional half-lives to try, comma-separated (none = off), e.g. none,5",
+    )
     p.add_argument("--gnn-epochs", type=int, default=60, help="ikg: GNN training epochs at most")
     p.add_argument("--out", type=Path, help="folder for report.json, report.txt, report.md, report.png")
     p.add_argument("--quiet", action="store_true")
@@ -49,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(name)s %(message)s"
+    )
     dataset = synthetic_dataset(args.seed) if args.synthetic else load_dataset(args.data)
     source, target = args.source_domain, args.target_domain
     if args.synthetic and args.protocol == "cold-start":
@@ -60,9 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_system:
         half_lives = [None if h.strip() == "none" else float(h) for h in args.half_lives.split(",")]
         extra.append(system_method([None, CF_ONLY], gnn_epochs=args.gnn_epochs, half_lives=half_lives))
-    report = run_evaluation(dataset, args.protocol, methods, k=args.k, seed=args.seed,
-                            source_domain=source, target_domain=target,
-                            n_valid=args.n_valid, n_test=args.n_test, extra=extra)
+    report = run_evaluation(
+        dataset,
+        args.protocol,
+        methods,
+        k=args.k,
+        seed=args.seed,
+        source_domain=source,
+        target_domain=target,
+        n_valid=args.n_valid,
+        n_test=args.n_test,
+        extra=extra,
+    )
     table = report.table()
     print(table)
     if args.out:

@@ -10,8 +10,9 @@ import ast
 import gzip
 import json
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -35,9 +36,12 @@ def safe_pickle_load(path: str | Path) -> Any:
 
 
 def _read_table(folder: Path, stem: str) -> pd.DataFrame | None:
-    for suffix, reader in ((".csv", pd.read_csv), (".csv.gz", pd.read_csv),
-                           (".jsonl", lambda p: pd.read_json(p, lines=True)),
-                           (".parquet", pd.read_parquet)):
+    for suffix, reader in (
+        (".csv", pd.read_csv),
+        (".csv.gz", pd.read_csv),
+        (".jsonl", lambda p: pd.read_json(p, lines=True)),
+        (".parquet", pd.read_parquet),
+    ):
         path = folder / f"{stem}{suffix}"
         if path.exists():
             return reader(path, dtype={"user_id": str, "item_id": str}) if "csv" in suffix else reader(path)
@@ -57,7 +61,8 @@ def load_dataset(folder: str | Path, name: str | None = None) -> Dataset:
         raise FileNotFoundError(f"{folder} needs items.csv|jsonl|parquet and events.csv|jsonl|parquet")
     if "categories" in items.columns:
         items["categories"] = items["categories"].map(
-            lambda v: [c for c in v.split("|") if c] if isinstance(v, str) else v)
+            lambda v: [c for c in v.split("|") if c] if isinstance(v, str) else v
+        )
     return Dataset(name or folder.name, items, events, _read_table(folder, "split"))
 
 
@@ -88,8 +93,9 @@ def _flat_categories(value: Any) -> list[str]:
     return [str(value)] if value else []
 
 
-def load_amazon(domains: dict[str, tuple[str | Path, str | Path]], min_rating: float = 0.0,
-                name: str = "amazon") -> Dataset:
+def load_amazon(
+    domains: dict[str, tuple[str | Path, str | Path]], min_rating: float = 0.0, name: str = "amazon"
+) -> Dataset:
     """Amazon review dumps: {domain: (reviews file, metadata file)}.
 
     Reviews: reviewerID, asin, overall, unixReviewTime (2014/2018 formats). Metadata: asin,
@@ -100,16 +106,29 @@ def load_amazon(domains: dict[str, tuple[str | Path, str | Path]], min_rating: f
     for domain, (reviews, meta) in domains.items():
         for r in _json_records(reviews):
             if float(r.get("overall", 0) or 0) >= min_rating:
-                events.append({"user_id": r["reviewerID"], "item_id": r["asin"], "kind": "review",
-                               "ts": float(r.get("unixReviewTime") or 0), "rating": r.get("overall")})
+                events.append(
+                    {
+                        "user_id": r["reviewerID"],
+                        "item_id": r["asin"],
+                        "kind": "review",
+                        "ts": float(r.get("unixReviewTime") or 0),
+                        "rating": r.get("overall"),
+                    }
+                )
         for m in _json_records(meta):
             cats = _flat_categories(m.get("categories") or m.get("category"))
             if m.get("main_cat"):
                 cats = [str(m["main_cat"]), *[c for c in cats if c != m["main_cat"]]]
             desc = m.get("description") or ""
-            items.append({"item_id": m["asin"], "domain": domain, "title": m.get("title") or m["asin"],
-                          "description": " ".join(desc) if isinstance(desc, list) else str(desc),
-                          "categories": cats})
+            items.append(
+                {
+                    "item_id": m["asin"],
+                    "domain": domain,
+                    "title": m.get("title") or m["asin"],
+                    "description": " ".join(desc) if isinstance(desc, list) else str(desc),
+                    "categories": cats,
+                }
+            )
     items_df = pd.DataFrame(items).drop_duplicates("item_id")
     events_df = pd.DataFrame(events)
     events_df = events_df[events_df["item_id"].isin(set(items_df["item_id"]))]
@@ -123,18 +142,29 @@ def load_movielens(folder: str | Path, min_rating: float = 0.0, domain: str = "m
     ratings = pd.read_csv(folder / "ratings.csv")
     movies = pd.read_csv(folder / "movies.csv")
     ratings = ratings[ratings["rating"] >= min_rating]
-    items = pd.DataFrame({
-        "item_id": movies["movieId"].astype(str), "domain": domain, "title": movies["title"],
-        "categories": movies["genres"].map(lambda g: [] if g == "(no genres listed)" else g.split("|")),
-    })
+    items = pd.DataFrame(
+        {
+            "item_id": movies["movieId"].astype(str),
+            "domain": domain,
+            "title": movies["title"],
+            "categories": movies["genres"].map(lambda g: [] if g == "(no genres listed)" else g.split("|")),
+        }
+    )
     if (folder / "tags.csv").exists():
         tags = pd.read_csv(folder / "tags.csv")
         per_item = tags.groupby(tags["movieId"].astype(str))["tag"].agg(
-            lambda t: list(dict.fromkeys(str(x).lower() for x in t)))
+            lambda t: list(dict.fromkeys(str(x).lower() for x in t))
+        )
         items["tags"] = items["item_id"].map(per_item).map(lambda t: t if isinstance(t, list) else [])
-    events = pd.DataFrame({"user_id": ratings["userId"].astype(str), "item_id": ratings["movieId"].astype(str),
-                           "kind": "rating", "ts": ratings["timestamp"].astype(float),
-                           "rating": ratings["rating"].astype(float)})
+    events = pd.DataFrame(
+        {
+            "user_id": ratings["userId"].astype(str),
+            "item_id": ratings["movieId"].astype(str),
+            "kind": "rating",
+            "ts": ratings["timestamp"].astype(float),
+            "rating": ratings["rating"].astype(float),
+        }
+    )
     return Dataset(folder.name, items, events)
 
 
@@ -160,8 +190,13 @@ def load_food_kitchen(src: str | Path) -> Dataset:
             index_to_asin[offset + int(local)] = asin
             items.append({"item_id": asin, "domain": domain, "title": str(texts.get(asin, asin))})
     events, split = [], []
-    for stem, prefix in (("train_A", "a"), ("train_B", "b"), ("train_overlap", "o"),
-                         ("valid", "v"), ("test", "t")):
+    for stem, prefix in (
+        ("train_A", "a"),
+        ("train_B", "b"),
+        ("train_overlap", "o"),
+        ("valid", "v"),
+        ("test", "t"),
+    ):
         for line_no, line in enumerate((src / f"{stem}.txt").read_text().splitlines(), start=1):
             if not line.strip():
                 continue
@@ -171,8 +206,10 @@ def load_food_kitchen(src: str | Path) -> Dataset:
             except (KeyError, ValueError) as exc:
                 raise ValueError(f"{stem}.txt line {line_no}: unknown item index ({exc})") from exc
             user_id = f"{prefix}{int(user)}"
-            events.extend({"user_id": user_id, "item_id": a, "kind": "purchase", "ts": float(t)}
-                          for t, a in enumerate(asins))
+            events.extend(
+                {"user_id": user_id, "item_id": a, "kind": "purchase", "ts": float(t)}
+                for t, a in enumerate(asins)
+            )
             if stem in ("valid", "test"):
                 split.append({"user_id": user_id, "split": stem, "item_id": asins[-1]})
     return Dataset("food-kitchen", pd.DataFrame(items), pd.DataFrame(events), pd.DataFrame(split))

@@ -15,8 +15,9 @@ def find_leaks(train: pd.DataFrame, split: Split) -> pd.DataFrame:
     """The (user_id, item_id) pairs of `train` that are hidden targets of `split`'s held-out users."""
     held_users = set(split.valid.user_ids) | set(split.test.user_ids)
     targets = [(u, i) for ev in (split.valid, split.test) for u in ev.user_ids for i in ev.targets[u]]
-    hidden = pd.concat([split.hidden[["user_id", "item_id"]],
-                        pd.DataFrame(targets, columns=["user_id", "item_id"])]).drop_duplicates()
+    hidden = pd.concat(
+        [split.hidden[["user_id", "item_id"]], pd.DataFrame(targets, columns=["user_id", "item_id"])]
+    ).drop_duplicates()
     hidden = hidden[hidden["user_id"].isin(held_users)]
     pairs = train[["user_id", "item_id"]].astype(str)
     return pairs.merge(hidden.astype(str), on=["user_id", "item_id"]).drop_duplicates()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -49,16 +49,16 @@ class Interval:
         return f"{self.mean:.4f} [{self.low:.4f}, {self.high:.4f}]"
 
 
-def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, level: float = 0.95,
-                 seed: int = 0) -> Interval:
+def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> Interval:
     """Percentile bootstrap CI of the mean, resampling users with replacement."""
     values = np.asarray(values, dtype=float)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(values), size=(n_boot, len(values)))
     means = values[idx].mean(axis=1)
     tail = (1 - level) / 2
-    return Interval(float(values.mean()), float(np.quantile(means, tail)),
-                    float(np.quantile(means, 1 - tail)))
+    return Interval(
+        float(values.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+    )
 
 
 @dataclass
@@ -72,12 +72,12 @@ class PairedComparison:
     p_win: float
 
     def __str__(self) -> str:
-        return (f"{self.a} - {self.b} on {self.metric}: {self.diff} "
-                f"(P({self.a} better) = {self.p_win:.3f})")
+        return f"{self.a} - {self.b} on {self.metric}: {self.diff} (P({self.a} better) = {self.p_win:.3f})"
 
 
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, level: float = 0.95,
-                     seed: int = 0) -> tuple[Interval, float]:
+def paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[Interval, float]:
     """CI of mean(a - b) and the share of resamples where a's mean beats b's.
 
     Users are resampled jointly, so per-user difficulty cancels out.
@@ -90,7 +90,8 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, level: fl
     idx = rng.integers(0, len(diff), size=(n_boot, len(diff)))
     means = diff[idx].mean(axis=1)
     tail = (1 - level) / 2
-    interval = Interval(float(diff.mean()), float(np.quantile(means, tail)),
-                        float(np.quantile(means, 1 - tail)))
+    interval = Interval(
+        float(diff.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+    )
     p_win = float((means > 0).mean() + 0.5 * (means == 0).mean())
     return interval, p_win

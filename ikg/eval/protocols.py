@@ -73,33 +73,53 @@ def _split_users(users: list[str], n_valid: int, n_test: int, seed: int) -> tupl
     n_valid = min(n_valid, len(users) // 4)
     if n_test == 0 or n_valid == 0:
         raise ValueError(f"only {len(users)} eligible users: too few for validation and test")
-    return sorted(users[n_test:n_test + n_valid]), sorted(users[:n_test])
+    return sorted(users[n_test : n_test + n_valid]), sorted(users[:n_test])
 
 
-def _eval_users(users: list[str], hidden: pd.DataFrame, train: pd.DataFrame,
-                candidates: set[str]) -> EvalUsers:
+def _eval_users(
+    users: list[str], hidden: pd.DataFrame, train: pd.DataFrame, candidates: set[str]
+) -> EvalUsers:
     targets = {u: set(g) & candidates for u, g in hidden.groupby("user_id")["item_id"]}
     visible = {u: set(g) for u, g in train[train["user_id"].isin(users)].groupby("user_id")["item_id"]}
     kept = [u for u in users if targets.get(u)]
     return EvalUsers(kept, {u: targets[u] for u in kept}, {u: visible.get(u, set()) for u in kept})
 
 
-def _finish(protocol: str, dataset: Dataset, train: pd.DataFrame, hidden: pd.DataFrame,
-            valid_users: list[str], test_users: list[str], target_domain: str | None,
-            source_domain: str | None = None) -> Split:
+def _finish(
+    protocol: str,
+    dataset: Dataset,
+    train: pd.DataFrame,
+    hidden: pd.DataFrame,
+    valid_users: list[str],
+    test_users: list[str],
+    target_domain: str | None,
+    source_domain: str | None = None,
+) -> Split:
     candidates = _candidates(dataset, target_domain)
     cset = set(candidates)
     train = train.reset_index(drop=True)
     hidden = hidden.reset_index(drop=True)
-    return Split(protocol, train, hidden,
-                 _eval_users(valid_users, hidden, train, cset),
-                 _eval_users(test_users, hidden, train, cset),
-                 candidates, target_domain, source_domain)
+    return Split(
+        protocol,
+        train,
+        hidden,
+        _eval_users(valid_users, hidden, train, cset),
+        _eval_users(test_users, hidden, train, cset),
+        candidates,
+        target_domain,
+        source_domain,
+    )
 
 
-def cold_start_split(dataset: Dataset, source_domain: str, target_domain: str,
-                     n_valid: int = 200, n_test: int = 500, min_source: int = 1,
-                     seed: int = 0) -> Split:
+def cold_start_split(
+    dataset: Dataset,
+    source_domain: str,
+    target_domain: str,
+    n_valid: int = 200,
+    n_test: int = 500,
+    min_source: int = 1,
+    seed: int = 0,
+) -> Split:
     """Cross-domain cold start.
 
     Among users with events in both domains (and at least `min_source` source-domain events),
@@ -118,13 +138,26 @@ def cold_start_split(dataset: Dataset, source_domain: str, target_domain: str,
     mask = events["user_id"].isin(held) & (events["_domain"] == target_domain)
     if not (events.loc[~mask, "_domain"] == target_domain).any():
         raise ValueError(f"no training events left in target domain {target_domain!r}")
-    return _finish("cold-start", dataset, events[~mask].drop(columns="_domain"),
-                   events[mask].drop(columns="_domain"), valid_users, test_users,
-                   target_domain, source_domain)
+    return _finish(
+        "cold-start",
+        dataset,
+        events[~mask].drop(columns="_domain"),
+        events[mask].drop(columns="_domain"),
+        valid_users,
+        test_users,
+        target_domain,
+        source_domain,
+    )
 
 
-def leave_last_out_split(dataset: Dataset, target_domain: str | None = None, n_valid: int = 200,
-                         n_test: int = 500, min_history: int = 2, seed: int = 0) -> Split:
+def leave_last_out_split(
+    dataset: Dataset,
+    target_domain: str | None = None,
+    n_valid: int = 200,
+    n_test: int = 500,
+    min_history: int = 2,
+    seed: int = 0,
+) -> Split:
     """Hide each held-out user's last event (in time order).
 
     With `target_domain`, only users whose last event is in that domain are eligible and the
@@ -139,13 +172,20 @@ def leave_last_out_split(dataset: Dataset, target_domain: str | None = None, n_v
     valid_users, test_users = _split_users(list(last_idx["user_id"]), n_valid, n_test, seed)
     held = last_idx[last_idx["user_id"].isin(set(valid_users) | set(test_users))]
     train = events.drop(index=held.index)
-    hidden = held[~held.set_index(["user_id", "item_id"]).index.isin(
-        train.set_index(["user_id", "item_id"]).index)]
+    hidden = held[
+        ~held.set_index(["user_id", "item_id"]).index.isin(train.set_index(["user_id", "item_id"]).index)
+    ]
     return _finish("leave-last-out", dataset, train, hidden, valid_users, test_users, target_domain)
 
 
-def temporal_split(dataset: Dataset, target_domain: str | None = None, quantile: float = 0.8,
-                   n_valid: int = 200, n_test: int = 500, seed: int = 0) -> Split:
+def temporal_split(
+    dataset: Dataset,
+    target_domain: str | None = None,
+    quantile: float = 0.8,
+    n_valid: int = 200,
+    n_test: int = 500,
+    seed: int = 0,
+) -> Split:
     """Global time cut: events after the `quantile` of timestamps are hidden from everyone.
 
     Users with history before the cut and new items after it are split into validation and
@@ -158,8 +198,9 @@ def temporal_split(dataset: Dataset, target_domain: str | None = None, quantile:
     train, after = events[events["ts"] <= cut], events[events["ts"] > cut]
     if target_domain is not None:
         after = after[after["item_id"].map(dataset.item_domain()) == target_domain]
-    after = after[~after.set_index(["user_id", "item_id"]).index.isin(
-        train.set_index(["user_id", "item_id"]).index)]
+    after = after[
+        ~after.set_index(["user_id", "item_id"]).index.isin(train.set_index(["user_id", "item_id"]).index)
+    ]
     eligible = sorted(set(after["user_id"]) & set(train["user_id"]))
     valid_users, test_users = _split_users(eligible, n_valid, n_test, seed)
     return _finish("temporal", dataset, train, after, valid_users, test_users, target_domain)
@@ -189,18 +230,37 @@ def given_split(dataset: Dataset, target_domain: str | None = None) -> Split:
     return _finish("given", dataset, train, hidden, valid_users, test_users, target_domain)
 
 
-def make_split(dataset: Dataset, protocol: str, source_domain: str | None = None,
-               target_domain: str | None = None, seed: int = 0, n_valid: int = 200,
-               n_test: int = 500) -> Split:
+def make_split(
+    dataset: Dataset,
+    protocol: str,
+    source_domain: str | None = None,
+    target_domain: str | None = None,
+    seed: int = 0,
+    n_valid: int = 200,
+    n_test: int = 500,
+) -> Split:
     """Dispatch on the protocol name (one of PROTOCOLS); the split records these arguments."""
     split = _make_split(dataset, protocol, source_domain, target_domain, seed, n_valid, n_test)
-    split.params = {"protocol": protocol, "source_domain": source_domain, "target_domain": target_domain,
-                    "seed": seed, "n_valid": n_valid, "n_test": n_test}
+    split.params = {
+        "protocol": protocol,
+        "source_domain": source_domain,
+        "target_domain": target_domain,
+        "seed": seed,
+        "n_valid": n_valid,
+        "n_test": n_test,
+    }
     return split
 
 
-def _make_split(dataset: Dataset, protocol: str, source_domain: str | None, target_domain: str | None,
-                seed: int, n_valid: int, n_test: int) -> Split:
+def _make_split(
+    dataset: Dataset,
+    protocol: str,
+    source_domain: str | None,
+    target_domain: str | None,
+    seed: int,
+    n_valid: int,
+    n_test: int,
+) -> Split:
     if protocol == "cold-start":
         if source_domain is None or target_domain is None:
             raise ValueError("cold-start needs --source-domain and --target-domain")

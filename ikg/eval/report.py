@@ -57,8 +57,12 @@ class EvalReport:
 
     def compare(self, a: str, b: str, metric: str = "ndcg") -> PairedComparison:
         """Paired bootstrap of a minus b over the same test users."""
-        diff, p_win = paired_bootstrap(self.result(a).per_user[metric], self.result(b).per_user[metric],
-                                       n_boot=2 * self.n_boot, seed=self.seed)
+        diff, p_win = paired_bootstrap(
+            self.result(a).per_user[metric],
+            self.result(b).per_user[metric],
+            n_boot=2 * self.n_boot,
+            seed=self.seed,
+        )
         return PairedComparison(a, b, metric, diff, p_win)
 
     def best(self, metric: str = "ndcg") -> str:
@@ -72,9 +76,11 @@ class EvalReport:
 
     def header(self) -> str:
         domains = " -> ".join(d for d in (self.source_domain, self.target_domain) if d) or "all domains"
-        return (f"{self.dataset} | protocol {self.protocol} | {domains} | {self.n_test_users} test users, "
-                f"{self.n_valid_users} validation users | {self.n_candidates} candidates | "
-                f"{self.n_train_events} training events | seed {self.seed}")
+        return (
+            f"{self.dataset} | protocol {self.protocol} | {domains} | {self.n_test_users} test users, "
+            f"{self.n_valid_users} validation users | {self.n_candidates} candidates | "
+            f"{self.n_train_events} training events | seed {self.seed}"
+        )
 
     def table(self) -> str:
         """Plain-text table: mean [95% CI] per metric, coverage, validation score, chosen params."""
@@ -86,7 +92,10 @@ class EvalReport:
             rows.append([r.name, *cells, f"{r.coverage:.4f}", f"{r.valid_score:.4f}", params or "-"])
         head = ["method", *cols, "coverage", f"val NDCG@{self.k}", "tuned params"]
         widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-        line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+        def line(cells):
+            return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
         out = [self.header(), line(head), line(["-" * w for w in widths])]
         out += [line(row) for row in rows]
         out += ["", "paired bootstrap vs best (NDCG):"]
@@ -95,8 +104,7 @@ class EvalReport:
 
     def markdown(self) -> str:
         """The same table as GitHub markdown (for docs/)."""
-        head = ["method", *[f"{LABELS[m]}@{self.k} [95% CI]" for m in METRICS], "coverage",
-                "tuned params"]
+        head = ["method", *[f"{LABELS[m]}@{self.k} [95% CI]" for m in METRICS], "coverage", "tuned params"]
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in self.results:
             params = ", ".join(f"{key}={val}" for key, val in r.params.items() if key != "seed")
@@ -104,7 +112,7 @@ class EvalReport:
             out.append("| " + " | ".join([r.name, *cells, f"{r.coverage:.4f}", params or "-"]) + " |")
         return "\n".join(out)
 
-    def merge(self, other: "EvalReport") -> "EvalReport":
+    def merge(self, other: EvalReport) -> EvalReport:
         """This report's methods followed by `other`'s, measured on the same test users."""
         same = ("dataset", "protocol", "k", "source_domain", "target_domain", "test_users")
         for attr in same:
@@ -113,39 +121,73 @@ class EvalReport:
         return replace(self, results=[*self.results, *other.results])
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "EvalReport":
+    def from_json(cls, path: str | Path) -> EvalReport:
         """Reload a report written with `to_json(path, per_user=True)`."""
         data = json.loads(Path(path).read_text())
         if not isinstance(data.get("test_users"), list):
             raise ValueError(f"{path} has no per-user values; write it with per_user=True")
-        results = [MethodResult(m["name"], m["params"], {k: np.asarray(v) for k, v in m["per_user"].items()},
-                                m["coverage"], m["valid_ndcg"], m.get("grid", []), m.get("seconds", 0.0))
-                   for m in data["methods"]]
-        return cls(data["dataset"], data["protocol"], data["k"], data["seed"], data["source_domain"],
-                   data["target_domain"], data["n_train_events"], data["n_valid_users"],
-                   data["n_test_users"], data["n_candidates"], data["test_users"], results,
-                   data.get("n_boot", 1000), data.get("split_params", {}))
+        results = [
+            MethodResult(
+                m["name"],
+                m["params"],
+                {k: np.asarray(v) for k, v in m["per_user"].items()},
+                m["coverage"],
+                m["valid_ndcg"],
+                m.get("grid", []),
+                m.get("seconds", 0.0),
+            )
+            for m in data["methods"]
+        ]
+        return cls(
+            data["dataset"],
+            data["protocol"],
+            data["k"],
+            data["seed"],
+            data["source_domain"],
+            data["target_domain"],
+            data["n_train_events"],
+            data["n_valid_users"],
+            data["n_test_users"],
+            data["n_candidates"],
+            data["test_users"],
+            results,
+            data.get("n_boot", 1000),
+            data.get("split_params", {}),
+        )
 
     def to_dict(self, per_user: bool = False) -> dict[str, Any]:
         methods = []
         for r in self.results:
             entry: dict[str, Any] = {
-                "name": r.name, "params": r.params, "coverage": r.coverage,
-                "valid_ndcg": r.valid_score, "grid": r.grid, "seconds": round(r.seconds, 2),
+                "name": r.name,
+                "params": r.params,
+                "coverage": r.coverage,
+                "valid_ndcg": r.valid_score,
+                "grid": r.grid,
+                "seconds": round(r.seconds, 2),
                 "metrics": {m: vars(self.interval(r.name, m)) for m in METRICS},
             }
             if per_user:
                 entry["per_user"] = {m: r.per_user[m].tolist() for m in METRICS}
             methods.append(entry)
         return {
-            "dataset": self.dataset, "protocol": self.protocol, "k": self.k, "seed": self.seed,
-            "source_domain": self.source_domain, "target_domain": self.target_domain,
-            "n_train_events": self.n_train_events, "n_valid_users": self.n_valid_users,
-            "n_test_users": self.n_test_users, "n_candidates": self.n_candidates,
-            "n_boot": self.n_boot, "split_params": self.split_params,
+            "dataset": self.dataset,
+            "protocol": self.protocol,
+            "k": self.k,
+            "seed": self.seed,
+            "source_domain": self.source_domain,
+            "target_domain": self.target_domain,
+            "n_train_events": self.n_train_events,
+            "n_valid_users": self.n_valid_users,
+            "n_test_users": self.n_test_users,
+            "n_candidates": self.n_candidates,
+            "n_boot": self.n_boot,
+            "split_params": self.split_params,
             "methods": methods,
-            "paired_vs_best": [{"a": c.a, "b": c.b, "metric": c.metric, "diff": vars(c.diff),
-                                "p_win": c.p_win} for c in self.comparisons("ndcg")],
+            "paired_vs_best": [
+                {"a": c.a, "b": c.b, "metric": c.metric, "diff": vars(c.diff), "p_win": c.p_win}
+                for c in self.comparisons("ndcg")
+            ],
             "test_users": self.test_users if per_user else len(self.test_users),
         }
 
@@ -169,8 +211,9 @@ class EvalReport:
             cis = [self.interval(r.name, m) for m in METRICS]
             means = np.array([c.mean for c in cis])
             err = np.array([[c.mean - c.low for c in cis], [c.high - c.mean for c in cis]])
-            ax.bar(x + (n - (len(self.results) - 1) / 2) * width, means, width, yerr=err,
-                   capsize=3, label=r.name)
+            ax.bar(
+                x + (n - (len(self.results) - 1) / 2) * width, means, width, yerr=err, capsize=3, label=r.name
+            )
         ax.set_xticks(x, [f"{LABELS[m]}@{self.k}" for m in METRICS])
         ax.set_ylabel("mean over test users (95% bootstrap CI)")
         ax.set_title(self.header().split(" | seed")[0], fontsize=7)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,14 @@ def _fingerprint(train: pd.DataFrame, items: pd.DataFrame) -> str:
 class InterestGraphSystem:
     """interest-kg end to end; `blend=None` uses the blend the refresh tuned on its own data."""
 
-    def __init__(self, blend: Mapping[str, float] | None = None, use_gnn: bool = True,
-                 gnn_epochs: int = 60, name: str = "ikg", half_life_events: float | None = None) -> None:
+    def __init__(
+        self,
+        blend: Mapping[str, float] | None = None,
+        use_gnn: bool = True,
+        gnn_epochs: int = 60,
+        name: str = "ikg",
+        half_life_events: float | None = None,
+    ) -> None:
         self.name = name
         self.half_life_events = half_life_events
         self.blend = dict(blend) if blend else None
@@ -49,16 +56,21 @@ class InterestGraphSystem:
     def fit(self, train: pd.DataFrame, items: pd.DataFrame) -> None:
         import gnn
         from ikg import InterestGraph
-
         from kg.weights import WeightConfig
 
         key = (_fingerprint(train, items), self.use_gnn, self.half_life_events)
         if key not in _BUILT:
             folder = tempfile.mkdtemp(prefix="ikg-eval-")
             weights = WeightConfig(half_life_events=self.half_life_events)
-            graph = InterestGraph.open(folder, use_gnn=self.use_gnn, weights=weights,
-                                       gnn_config=gnn.GnnConfig(epochs=self.gnn_epochs, threads=1))
-            columns = [c for c in ("item_id", "domain", "title", "description", "categories", "tags") if c in items]
+            graph = InterestGraph.open(
+                folder,
+                use_gnn=self.use_gnn,
+                weights=weights,
+                gnn_config=gnn.GnnConfig(epochs=self.gnn_epochs, threads=1),
+            )
+            columns = [
+                c for c in ("item_id", "domain", "title", "description", "categories", "tags") if c in items
+            ]
             graph.ingest_items(items[columns])
             events = [c for c in ("user_id", "item_id", "kind", "ts", "rating") if c in train]
             graph.ingest_events(train[events])
@@ -82,12 +94,21 @@ class InterestGraphSystem:
         return out
 
 
-def system_method(blends: Sequence[Mapping[str, float] | None] = (None,), use_gnn: bool = True,
-                  gnn_epochs: int = 60, half_lives: Sequence[float | None] = (None,)) -> Method:
+def system_method(
+    blends: Sequence[Mapping[str, float] | None] = (None,),
+    use_gnn: bool = True,
+    gnn_epochs: int = 60,
+    half_lives: Sequence[float | None] = (None,),
+) -> Method:
     """The system as a Method whose grid is blends x positional half-lives (None = refresh's own blend).
 
     Each half-life is one build of the graph; blends on the same build cost only scoring.
     """
     grid = [{"blend": dict(b) if b else None, "half_life_events": h} for h in half_lives for b in blends]
-    return Method("ikg", lambda blend=None, half_life_events=None: InterestGraphSystem(
-        blend, use_gnn, gnn_epochs, half_life_events=half_life_events), grid)
+    return Method(
+        "ikg",
+        lambda blend=None, half_life_events=None: InterestGraphSystem(
+            blend, use_gnn, gnn_epochs, half_life_events=half_life_events
+        ),
+        grid,
+    )

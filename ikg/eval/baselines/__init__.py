@@ -12,25 +12,52 @@ from ikg.eval.baselines.text import TextSimilarity
 BASELINES = ("popularity", "item-knn", "rp3beta", "lightgcn", "text")
 
 
-def default_methods(names: tuple[str, ...] | list[str] = BASELINES, seed: int = 0,
-                    lightgcn_epochs: tuple[int, ...] = (10, 30), lightgcn_lrs: tuple[float, ...] = (0.01, 0.05),
-                    text_encode=None) -> list[Method]:
+def default_methods(
+    names: tuple[str, ...] | list[str] = BASELINES,
+    seed: int = 0,
+    lightgcn_epochs: tuple[int, ...] = (10, 30),
+    lightgcn_lrs: tuple[float, ...] = (0.01, 0.05),
+    text_encode=None,
+) -> list[Method]:
     """The baselines with their validation grids (small on purpose: a few fits each)."""
     grids = {
         "popularity": Method("popularity", Popularity, [{"recent_share": s} for s in (1.0, 0.25)]),
-        "item-knn": Method("item-knn", ItemKNN, [
-            {"alpha": a, "shrink": h, "neighbors": n, "decay": d}
-            for a in (0.5, 0.75, 0.9) for h in (0.0, 20.0, 100.0) for n in (100, None)
-            for d in (None, 0.5, 0.8)]),
-        "rp3beta": Method("rp3beta", RP3beta, [
-            {"alpha": a, "beta": b, "neighbors": n, "decay": d}
-            for a in (0.5, 0.75, 1.0) for b in (0.0, 0.2, 0.4) for n in (200, None)
-            for d in (None, 0.5, 0.8)]),
-        "lightgcn": Method("lightgcn", LightGCNRecommender, [
-            {"epochs": e, "lr": lr, "layers": 3, "dim": 64, "seed": seed}
-            for lr in lightgcn_lrs for e in sorted(lightgcn_epochs)]),
-        "text": Method("text", lambda **kw: TextSimilarity(encode=text_encode, **kw),
-                       [{"user": u} for u in ("mean", "recent", "last")]),
+        "item-knn": Method(
+            "item-knn",
+            ItemKNN,
+            [
+                {"alpha": a, "shrink": h, "neighbors": n, "decay": d}
+                for a in (0.5, 0.75, 0.9)
+                for h in (0.0, 20.0, 100.0)
+                for n in (100, None)
+                for d in (None, 0.5, 0.8)
+            ],
+        ),
+        "rp3beta": Method(
+            "rp3beta",
+            RP3beta,
+            [
+                {"alpha": a, "beta": b, "neighbors": n, "decay": d}
+                for a in (0.5, 0.75, 1.0)
+                for b in (0.0, 0.2, 0.4)
+                for n in (200, None)
+                for d in (None, 0.5, 0.8)
+            ],
+        ),
+        "lightgcn": Method(
+            "lightgcn",
+            LightGCNRecommender,
+            [
+                {"epochs": e, "lr": lr, "layers": 3, "dim": 64, "seed": seed}
+                for lr in lightgcn_lrs
+                for e in sorted(lightgcn_epochs)
+            ],
+        ),
+        "text": Method(
+            "text",
+            lambda **kw: TextSimilarity(encode=text_encode, **kw),
+            [{"user": u} for u in ("mean", "recent", "last")],
+        ),
     }
     unknown = set(names) - set(grids)
     if unknown:
@@ -38,5 +65,15 @@ def default_methods(names: tuple[str, ...] | list[str] = BASELINES, seed: int = 
     return [grids[n] for n in names]
 
 
-__all__ = ["BASELINES", "ItemKNN", "LightGCNRecommender", "Popularity", "RP3beta", "TextSimilarity",
-           "asymmetric_cosine", "default_methods", "rp3beta_scores", "rp3beta_similarity"]
+__all__ = [
+    "BASELINES",
+    "ItemKNN",
+    "LightGCNRecommender",
+    "Popularity",
+    "RP3beta",
+    "TextSimilarity",
+    "asymmetric_cosine",
+    "default_methods",
+    "rp3beta_scores",
+    "rp3beta_similarity",
+]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ikg.eval.baselines.matrix import (InteractionMatrix, cached_matrix, prune_rows,
-                                       scores_from_item_weights)
+from ikg.eval.baselines.matrix import InteractionMatrix, cached_matrix, prune_rows, scores_from_item_weights
 
 
-def asymmetric_cosine(X: sp.csr_matrix, alpha: float = 0.5, shrink: float = 0.0,
-                      neighbors: int | None = None) -> sp.csr_matrix:
+def asymmetric_cosine(
+    X: sp.csr_matrix, alpha: float = 0.5, shrink: float = 0.0, neighbors: int | None = None
+) -> sp.csr_matrix:
     """Item-item similarity, returned transposed: row j holds sim(i -> j) for source items i.
 
     sim(i -> j) = c_ij / (n_i^alpha * n_j^(1 - alpha) + shrink), where c_ij counts users with
@@ -36,8 +36,13 @@ class ItemKNN:
     w_ui = 1, or decay**(items u engaged with after i) when `decay` is set.
     """
 
-    def __init__(self, alpha: float = 0.5, shrink: float = 10.0, neighbors: int | None = 100,
-                 decay: float | None = None) -> None:
+    def __init__(
+        self,
+        alpha: float = 0.5,
+        shrink: float = 10.0,
+        neighbors: int | None = 100,
+        decay: float | None = None,
+    ) -> None:
         self.name = "item-knn"
         self.alpha, self.shrink, self.neighbors, self.decay = alpha, shrink, neighbors, decay
         self._m: InteractionMatrix | None = None
@@ -49,5 +54,6 @@ class ItemKNN:
 
     def score(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> np.ndarray:
         assert self._m is not None and self._WT is not None, "fit first"
-        return scores_from_item_weights(self._m.user_rows(user_ids, self.decay),
-                                        self._WT[self._m.item_cols(item_ids)])
+        return scores_from_item_weights(
+            self._m.user_rows(user_ids, self.decay), self._WT[self._m.item_cols(item_ids)]
+        )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,8 +86,16 @@ class LightGCNRecommender:
     second evaluation on the same training frame (the other direction) costs nothing.
     """
 
-    def __init__(self, dim: int = 64, layers: int = 3, epochs: int = 20, lr: float = 0.01,
-                 batch_size: int = 65536, reg: float = 1e-4, seed: int = 0) -> None:
+    def __init__(
+        self,
+        dim: int = 64,
+        layers: int = 3,
+        epochs: int = 20,
+        lr: float = 0.01,
+        batch_size: int = 65536,
+        reg: float = 1e-4,
+        seed: int = 0,
+    ) -> None:
         self.name = "lightgcn"
         self.dim, self.layers, self.epochs, self.lr = dim, layers, epochs, lr
         self.batch_size, self.reg, self.seed = batch_size, reg, seed
@@ -106,6 +115,7 @@ class LightGCNRecommender:
         def sample(pos: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             d = codes[pos]
             return order[offsets[d] + (rng.random(len(pos)) * counts[d]).astype(np.int64)]
+
         return sample
 
     def fit(self, train: pd.DataFrame, items: pd.DataFrame) -> None:
@@ -132,7 +142,7 @@ class LightGCNRecommender:
         for _ in range(done, self.epochs):
             perm = rng.permutation(len(users))
             for b in range(0, len(perm), self.batch_size):
-                idx = perm[b:b + self.batch_size]
+                idx = perm[b : b + self.batch_size]
                 u = torch.from_numpy(users[idx])
                 p = torch.from_numpy(pos_items[idx] + n_users)
                 n = torch.from_numpy(sample_neg(pos_items[idx], rng) + n_users)
@@ -140,15 +150,19 @@ class LightGCNRecommender:
                 pos_rank = (emb[u] * emb[p]).sum(-1)
                 neg_rank = (emb[u] * emb[n]).sum(-1)
                 node_id = torch.unique(torch.cat([u, p, n]))
-                loss = model.recommendation_loss(pos_rank, neg_rank, node_id=node_id,
-                                                 lambda_reg=self.reg)
+                loss = model.recommendation_loss(pos_rank, neg_rank, node_id=node_id, lambda_reg=self.reg)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
         if done < self.epochs:
-            _CHECKPOINTS.setdefault(key, []).append(_Checkpoint(
-                self.epochs, copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()),
-                rng.bit_generator.state))
+            _CHECKPOINTS.setdefault(key, []).append(
+                _Checkpoint(
+                    self.epochs,
+                    copy.deepcopy(model.state_dict()),
+                    copy.deepcopy(opt.state_dict()),
+                    rng.bit_generator.state,
+                )
+            )
         with torch.no_grad():
             emb = propagate(model, adj).numpy()
         self._m, self._users, self._items = m, emb[:n_users], emb[n_users:]

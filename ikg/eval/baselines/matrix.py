@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,10 @@ class InteractionMatrix:
     """Same pattern as X; 1 + how many distinct items the user engaged with after this one."""
 
     @classmethod
-    def build(cls, train: pd.DataFrame, items: pd.DataFrame) -> "InteractionMatrix":
-        item_ids = pd.Index(pd.unique(pd.concat([items["item_id"].astype(str),
-                                                 train["item_id"].astype(str)])))
+    def build(cls, train: pd.DataFrame, items: pd.DataFrame) -> InteractionMatrix:
+        item_ids = pd.Index(
+            pd.unique(pd.concat([items["item_id"].astype(str), train["item_id"].astype(str)]))
+        )
         events = train[["user_id", "item_id"]].astype(str).reset_index(drop=True)
         if "ts" in train.columns and train["ts"].notna().all():
             events = events.assign(_ts=train["ts"].to_numpy()).sort_values("_ts", kind="stable")
@@ -40,8 +41,13 @@ class InteractionMatrix:
         shape = (len(users), len(item_ids))
         X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
         A = sp.csr_matrix((age.astype(np.float32), (rows, cols)), shape=shape)
-        return cls(X, {u: i for i, u in enumerate(users)}, {t: i for i, t in enumerate(item_ids)},
-                   np.asarray(item_ids), A)
+        return cls(
+            X,
+            {u: i for i, u in enumerate(users)},
+            {t: i for i, t in enumerate(item_ids)},
+            np.asarray(item_ids),
+            A,
+        )
 
     def user_rows(self, user_ids: Sequence[str], decay: float | None = None) -> sp.csr_matrix:
         """History rows for `user_ids`; unknown users get an empty row.
@@ -96,8 +102,10 @@ def frame_key(train: pd.DataFrame, items: pd.DataFrame) -> str:
     catalogue = pd.util.hash_pandas_object(items["item_id"].astype(str), index=False)
     order = pd.util.hash_pandas_object(train["ts"], index=False) if "ts" in train.columns else frame
     weights = np.arange(1, len(frame) + 1, dtype=np.uint64)
-    return (f"{int((frame.to_numpy() * weights).sum())}:{int(order.to_numpy().sum())}:"
-            f"{int(catalogue.to_numpy().sum())}:{len(train)}:{len(items)}")
+    return (
+        f"{int((frame.to_numpy() * weights).sum())}:{int(order.to_numpy().sum())}:"
+        f"{int(catalogue.to_numpy().sum())}:{len(train)}:{len(items)}"
+    )
 
 
 def cached_matrix(train: pd.DataFrame, items: pd.DataFrame) -> InteractionMatrix:

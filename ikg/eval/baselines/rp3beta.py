@@ -7,14 +7,13 @@ scoring a user is one sparse product with their history.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ikg.eval.baselines.matrix import (InteractionMatrix, cached_matrix, prune_rows,
-                                       scores_from_item_weights)
+from ikg.eval.baselines.matrix import InteractionMatrix, cached_matrix, prune_rows, scores_from_item_weights
 
 
 def _row_normalise(M: sp.csr_matrix) -> sp.csr_matrix:
@@ -23,8 +22,9 @@ def _row_normalise(M: sp.csr_matrix) -> sp.csr_matrix:
     return (sp.diags(inv.astype(np.float32)) @ M).tocsr()
 
 
-def rp3beta_similarity(X: sp.csr_matrix, alpha: float = 1.0, beta: float = 0.5,
-                       neighbors: int | None = None) -> sp.csr_matrix:
+def rp3beta_similarity(
+    X: sp.csr_matrix, alpha: float = 1.0, beta: float = 0.5, neighbors: int | None = None
+) -> sp.csr_matrix:
     """Item-item walk weights W[i, j] = sum_u P(i->u)^alpha P(u->j)^alpha / pop_j^beta.
 
     P(i->u) = 1/deg(i) over the users of item i, P(u->j) = 1/deg(u) over the items of user u
@@ -39,8 +39,7 @@ def rp3beta_similarity(X: sp.csr_matrix, alpha: float = 1.0, beta: float = 0.5,
         P_iu.data **= alpha
     W = (P_iu @ P_ui).tocsr()
     pop = np.asarray(X.sum(axis=0)).ravel()
-    penalty = np.divide(1.0, np.power(pop, beta), out=np.zeros_like(pop, dtype=np.float64),
-                        where=pop > 0)
+    penalty = np.divide(1.0, np.power(pop, beta), out=np.zeros_like(pop, dtype=np.float64), where=pop > 0)
     W = (W @ sp.diags(penalty.astype(np.float32))).tocsr()
     W.setdiag(0.0)
     return prune_rows(W, neighbors)
@@ -57,8 +56,9 @@ class RP3beta:
     The walk starts from the user's history, uniformly or weighted by recency (`decay`).
     """
 
-    def __init__(self, alpha: float = 1.0, beta: float = 0.5, neighbors: int | None = None,
-                 decay: float | None = None) -> None:
+    def __init__(
+        self, alpha: float = 1.0, beta: float = 0.5, neighbors: int | None = None, decay: float | None = None
+    ) -> None:
         self.name = "rp3beta"
         self.alpha, self.beta, self.neighbors, self.decay = alpha, beta, neighbors, decay
         self._m: InteractionMatrix | None = None
@@ -70,5 +70,6 @@ class RP3beta:
 
     def score(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> np.ndarray:
         assert self._m is not None and self._WT is not None, "fit first"
-        return scores_from_item_weights(self._m.user_rows(user_ids, self.decay),
-                                        self._WT[self._m.item_cols(item_ids)])
+        return scores_from_item_weights(
+            self._m.user_rows(user_ids, self.decay), self._WT[self._m.item_cols(item_ids)]
+        )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ _MEMO: dict[str, np.ndarray] = {}
 
 def item_texts(items: pd.DataFrame) -> list[str]:
     """Title, then categories and tags, then description: the text each item is encoded from."""
+
     def join(value) -> str:
         if isinstance(value, (list, tuple, np.ndarray)):
             return ", ".join(str(v) for v in value)
@@ -74,8 +75,13 @@ class TextSimilarity:
     keeps vectors between runs.
     """
 
-    def __init__(self, user: str = "mean", recent_n: int = 5, encode: Encode | None = None,
-                 cache_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        user: str = "mean",
+        recent_n: int = 5,
+        encode: Encode | None = None,
+        cache_dir: str | None = None,
+    ) -> None:
         if user not in ("mean", "last", "recent"):
             raise ValueError(f"user must be mean, last or recent, not {user!r}")
         self.name = "text"
@@ -97,8 +103,9 @@ class TextSimilarity:
             ordered = ordered.sort_values("ts", kind="stable")
         cols = ordered["item_id"].astype(str).map(self._index)
         ordered = ordered.assign(_col=cols).dropna(subset=["_col"])
-        self._history = {u: g.to_numpy(dtype=np.int64)
-                         for u, g in ordered.groupby("user_id", sort=False)["_col"]}
+        self._history = {
+            u: g.to_numpy(dtype=np.int64) for u, g in ordered.groupby("user_id", sort=False)["_col"]
+        }
 
     def _user_vector(self, user_id: str) -> np.ndarray:
         hist = self._history.get(str(user_id))
@@ -107,7 +114,7 @@ class TextSimilarity:
         if self.user == "last":
             hist = hist[-1:]
         elif self.user == "recent":
-            hist = hist[-self.recent_n:]
+            hist = hist[-self.recent_n :]
         v = self._vectors[hist].mean(axis=0)
         return v / max(float(np.linalg.norm(v)), 1e-12)
 

@@ -14,6 +14,8 @@
 
 The graph lives in `--path` (default ./ikg-data, or $IKG_PATH) with the embedded store;
 `--neo4j` uses the server named by NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD instead.
+`--json` and `--debug` work before or after the command. A failure prints one line
+`Error: ...` with the fix and exits with status 1; `--debug` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+
+from ikg.cli_support import IkgGroup, drift_window_label, plain_number, sniff_table_kind
 
 console = Console()
 
@@ -58,39 +62,59 @@ def _emit(ctx: click.Context, payload: Any, table: Table | None = None) -> None:
         console.print(table)
 
 
-@click.group(help=__doc__)
+@click.group(cls=IkgGroup, help=__doc__)
 @click.option("--path", envvar="IKG_PATH", default=None, help="working folder (default ./ikg-data)")
 @click.option("--neo4j", is_flag=True, help="use the Neo4j server of NEO4J_URI instead of the embedded store")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
+@click.option("--debug", is_flag=True, help="show the full traceback of an error")
 @click.option("-v", "--verbose", is_flag=True, help="log what happens")
 @click.pass_context
-def main(ctx: click.Context, path: str | None, neo4j: bool, as_json: bool, verbose: bool) -> None:
+def main(
+    ctx: click.Context, path: str | None, neo4j: bool, as_json: bool, debug: bool, verbose: bool
+) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     ctx.ensure_object(dict)
-    ctx.obj.update(path=path, neo4j=neo4j, json=as_json)
+    ctx.obj.update(path=path, neo4j=neo4j, json=as_json or ctx.obj.get("json", False))
+    ctx.obj["debug"] = debug or ctx.obj.get("debug", False)
 
 
 @main.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--items",
     "item_files",
     multiple=True,
-    type=click.Path(exists=True),
-    help="items file (CSV/Parquet/JSONL)",
+    type=click.Path(exists=True, dir_okay=False),
+    help="items file (CSV/TSV/Parquet/JSONL)",
 )
-@click.option("--events", "event_files", multiple=True, type=click.Path(exists=True), help="events file")
+@click.option(
+    "--events", "event_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="events file"
+)
 @click.pass_context
-def ingest(ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[str, ...]) -> None:
+def ingest(
+    ctx: click.Context, files: tuple[str, ...], item_files: tuple[str, ...], event_files: tuple[str, ...]
+) -> None:
     """Validate items and events and stage them for the next refresh.
 
-    Example: ikg ingest --items items.csv --events events.jsonl
+    FILES are told apart by their columns (user_id -> events, else items); --items/--events say it
+    explicitly. Items are ingested before events.
+
+    \b
+    Examples:
+      ikg ingest items.csv events.jsonl
+      ikg ingest --items items.csv --events events.jsonl
     """
+    for f in files:
+        if sniff_table_kind(f) == "events":
+            event_files += (f,)
+        else:
+            item_files += (f,)
     if not item_files and not event_files:
-        raise click.UsageError("give at least one --items or --events file")
+        raise click.UsageError("give at least one file, e.g. ikg ingest items.csv events.jsonl")
     with _open(ctx) as ig:
         reports = [ig.ingest_items(f) for f in item_files] + [ig.ingest_events(f) for f in event_files]
     table = Table("source", "read", "accepted", "quarantined", "deduplicated", title="ingest")
@@ -119,10 +143,18 @@ def refresh(ctx: click.Context, full: bool) -> None:
 
 
 def _recs_table(title: str, recs) -> Table:
-    table = Table("#", "item", "title", "domain", "match", "why", title=title)
+    if getattr(recs, "cold_start", False) or any(r.cold_start for r in recs):
+        title += " (cold start: no history for this user, popular items)"
+    table = Table("#", "item", "title", "domain", "score", "match", "why", title=title)
     for n, r in enumerate(recs, 1):
         table.add_row(
-            str(n), r.item_id, r.title, r.domain, f"{round(100 * r.similarity)}%", "; ".join(r.reasons[:2])
+            str(n),
+            r.item_id,
+            r.title,
+            r.domain,
+            plain_number(r.score),
+            f"{round(100 * r.similarity)}%",
+            "; ".join(r.reasons[:2]),
         )
     return table
 
@@ -132,7 +164,7 @@ def _recs_table(title: str, recs) -> Table:
 @click.option("-k", default=10, show_default=True)
 @click.option("--domain", default=None, help="only items of this domain")
 @click.option("--include-seen", is_flag=True, help="keep items the user already engaged with")
-@click.option("--diversity", default=0.0, show_default=True, help="MMR re-ranking strength in [0, 1)")
+@click.option("--diversity", default=0.0, show_default=True, help="MMR re-ranking strength in [0, 1]")
 @click.pass_context
 def recommend(
     ctx: click.Context, user_id: str, k: int, domain: str | None, include_seen: bool, diversity: float
@@ -171,7 +203,11 @@ def migrate(ctx: click.Context, user_id: str, target_domain: str, k: int) -> Non
     )
     for b in result.bridges:
         bridges.add_row(
-            b.name, f"{b.weight:.2f}", b.via, ", ".join(b.source_items[:3]), ", ".join(b.target_items[:3])
+            b.name,
+            plain_number(b.weight),
+            b.via,
+            ", ".join(b.source_items[:3]),
+            ", ".join(b.target_items[:3]),
         )
     console.print(bridges)
     console.print(_recs_table(f"{target_domain} for {user_id}", result.items))
@@ -186,13 +222,19 @@ def explain(ctx: click.Context, user_id: str, item_id: str, limit: int) -> None:
     """Graph paths from USER_ID to ITEM_ID, each with the Cypher that returns it."""
     with _open(ctx) as ig:
         paths = ig.explain(user_id, item_id, limit=limit)
-    table = Table("kind", "path", "score", "cypher params", title=f"why {item_id} for {user_id}")
+    table = Table(
+        "kind",
+        "path",
+        "score",
+        "cypher (run with: ikg cypher, or Neo4j Browser)",
+        title=f"why {item_id} for {user_id}",
+    )
     for p in paths:
         table.add_row(
             p.kind,
             " -> ".join(f"{s.label}:{s.name}" for s in p.nodes),
-            f"{p.score:.2e}",
-            json.dumps(p.params),
+            plain_number(p.score),
+            f"{p.cypher}\nparams: {json.dumps(p.params, ensure_ascii=False)}",
         )
     _emit(ctx, [p.to_dict() for p in paths], table)
 
@@ -207,13 +249,25 @@ def profile(ctx: click.Context, user_id: str) -> None:
     if ctx.obj["json"]:
         _emit(ctx, prof.to_dict())
         return
-    table = Table("interest", "weight", "domains", "source", title=f"profile of {user_id} {prof.domains}")
+    engaged = ", ".join(f"{n} item{'s' if n != 1 else ''} in {d}" for d, n in prof.domains.items())
+    title = f"interests of {prof.user_id}" + (f" ({engaged})" if engaged else "")
+    if prof.cold_start:
+        title += " (no history for this user)"
+    table = Table("interest", "weight", "domains", "source", title=title)
     for i in prof.interests:
-        table.add_row(i.name, f"{i.weight:.2f}", ", ".join(i.domains), i.source)
+        table.add_row(i.name, plain_number(i.weight), ", ".join(i.domains), i.source)
     console.print(table)
-    drift = Table("concept", "by window", "direction", title="drift")
+    if prof.topics:
+        topics = Table("topic", "weight", title=f"topics of {prof.user_id}")
+        for t in prof.topics:
+            topics.add_row(str(t["name"]), plain_number(t["weight"]))
+        console.print(topics)
+    windows = [drift_window_label(w) for w in prof.drift_windows]
+    drift = Table(
+        "concept", *windows, "direction", title=f"drift of {prof.user_id} (share of engagement per period)"
+    )
     for d in prof.drift:
-        drift.add_row(d["name"], " ".join(f"{v:.2f}" for v in d["by_window"]), d["direction"])
+        drift.add_row(d["name"], *(plain_number(v) for v in d["by_window"]), d["direction"])
     console.print(drift)
 
 

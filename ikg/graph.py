@@ -24,8 +24,25 @@ import numpy as np
 import pandas as pd
 
 from ikg.explain import explain_paths
+from ikg.inputs import (
+    NotRefreshedError,
+    UnknownUserError,
+    diversity_arg,
+    item_id_arg,
+    positive_int_arg,
+    user_id_arg,
+    user_ids_arg,
+)
 from ikg.refresh import run_refresh
-from ikg.results import Bridge, Explanation, Interest, Migration, Profile, Recommendation, RefreshReport
+from ikg.results import (
+    Bridge,
+    Explanation,
+    Interest,
+    Migration,
+    Profile,
+    Recommendations,
+    RefreshReport,
+)
 from ikg.serving import ServingModel
 from ikg.workdir import Workdir
 from kg.embedded import EmbeddedStore
@@ -181,7 +198,9 @@ class InterestGraph:
         state = self._current_state()
         if self._model is None:
             if state.version is None:
-                raise RuntimeError("nothing to serve yet: ingest items and events, then call refresh()")
+                raise NotRefreshedError(
+                    "nothing to serve yet: no refresh has completed; ingest items and events, then refresh"
+                )
             self._model = ServingModel.build(
                 self.store.snapshot(),
                 state.version,
@@ -203,20 +222,22 @@ class InterestGraph:
 
     def recommend(
         self,
-        user_id: str,
+        user_id: str | int,
         k: int = 20,
         domain: str | None = None,
         exclude_seen: bool = True,
         diversity: float = 0.0,
-    ) -> list[Recommendation]:
+    ) -> Recommendations:
         """Top-k items for a user, each with score, a 0-1 similarity and its top reasons.
 
-        `domain` restricts to one domain; `diversity` in [0, 1) re-ranks with MMR over item
-        vectors. A user unknown to the graph gets the most popular items (cold start).
+        `domain` restricts to one domain; `diversity` in [0, 1] re-ranks with MMR over item
+        vectors. A user with no history in the graph (never seen, or forgotten) gets the most
+        popular items, flagged `cold_start=True` on the list and on each item, and a warning is logged.
         """
+        user = user_id_arg(user_id)
         return self.recommend_batch(
-            [user_id], k=k, domain=domain, exclude_seen=exclude_seen, diversity=diversity
-        )[user_id]
+            [user], k=k, domain=domain, exclude_seen=exclude_seen, diversity=diversity
+        )[user]
 
     def recommend_batch(
         self,
@@ -226,20 +247,34 @@ class InterestGraph:
         exclude_seen: bool = True,
         diversity: float = 0.0,
         with_reasons: bool = True,
-    ) -> dict[str, list[Recommendation]]:
-        """`recommend` for many users at once (one batched scoring pass; same results)."""
+    ) -> dict[str, Recommendations]:
+        """`recommend` for many users at once (one batched scoring pass; same results), keyed by normalised id."""
+        users = list(dict.fromkeys(user_ids_arg(user_ids)))
+        k, diversity = positive_int_arg(k), diversity_arg(diversity)
         model = self.model()
         self._check_domain(domain)
-        users = list(dict.fromkeys(user_ids))
-        out: dict[str, list[Recommendation]] = {}
+        self._warn_cold(model, users)
+        out: dict[str, Recommendations] = {}
         dislikes = self._live_dislikes()
         for start in range(0, len(users), 256):
             chunk = users[start : start + 256]
             for user, recs in zip(
                 chunk, model.recommend(chunk, k, domain, exclude_seen, dislikes, with_reasons, diversity)
             ):
-                out[user] = recs
+                out[user] = Recommendations(recs, cold_start=user not in model.index.user_index)
         return out
+
+    @staticmethod
+    def _warn_cold(model: ServingModel, users: Sequence[str]) -> None:
+        """Log that users without history get popular items (one line for a whole batch)."""
+        unknown = [u for u in users if u not in model.index.user_index]
+        if unknown:
+            log.warning(
+                "%d user(s) have no history in the graph (never seen, forgotten, or not refreshed yet), "
+                "so they get popular items (cold_start=True): %s",
+                len(unknown),
+                ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else ""),
+            )
 
     def _check_domain(self, domain: str | None) -> None:
         if domain is None:
@@ -248,19 +283,29 @@ class InterestGraph:
         if domain not in domains:
             raise ValueError(f"unknown domain {domain!r}; the graph has domains {domains}")
 
-    def explain(self, user_id: str, item_id: str, limit: int = 5) -> list[Explanation]:
-        """The strongest graph paths from the user to the item, each with Cypher that returns it."""
+    def explain(self, user_id: str | int, item_id: str | int, limit: int = 5) -> list[Explanation]:
+        """The strongest graph paths from the user to the item, each with Cypher that returns it.
+
+        A user with no history in the graph has no paths: UnknownUserError says so.
+        """
+        user_id, item_id, limit = user_id_arg(user_id), item_id_arg(item_id), positive_int_arg(limit, "limit")
         model = self.model()
         if item_id not in model.index.item_index:
             raise UnknownItemError(f"item {item_id!r} is not in the graph (ingest it, then refresh)")
+        if user_id not in model.index.user_index:
+            raise UnknownUserError(
+                f"user {user_id!r} has no history in the graph (never seen, forgotten, or not refreshed "
+                "yet), so no path leads to any item; check the id, or ingest their events and refresh"
+            )
         return explain_paths(model, user_id, item_id, limit)
 
-    def migrate(self, user_id: str, target_domain: str, k: int = 20, bridges: int = 8) -> Migration:
+    def migrate(self, user_id: str | int, target_domain: str, k: int = 20, bridges: int = 8) -> Migration:
         """Carry a user's interests into `target_domain`: the bridging concepts and the items.
 
         Works for a user with no history in the target domain (cold start): bridges are the
         concepts of what they engaged with elsewhere that items of the target domain share.
         """
+        user_id, k, bridges = user_id_arg(user_id), positive_int_arg(k), positive_int_arg(bridges, "bridges")
         model = self.model()
         self._check_domain(target_domain)
         idx = model.index
@@ -309,9 +354,15 @@ class InterestGraph:
             )
         return Migration(user_id, target_domain, cold, found, items)
 
-    def profile(self, user_id: str, windows: int = 3, top: int = 20) -> Profile:
-        """Interest points and topics with weights, per domain, and drift across time windows."""
+    def profile(self, user_id: str | int, windows: int = 3, top: int = 20) -> Profile:
+        """Interest points and topics with weights, per domain, and drift across time windows.
+
+        A user with no history gets an empty profile flagged `cold_start=True` (and a logged warning).
+        """
+        user_id = user_id_arg(user_id)
+        windows, top = positive_int_arg(windows, "windows"), positive_int_arg(top, "top")
         model = self.model()
+        self._warn_cold(model, [user_id])
         state = self._current_state()
         interests = state.table("interests")
         mine = interests[interests["user_id"] == user_id].sort_values("weight", ascending=False).head(top)
@@ -342,18 +393,26 @@ class InterestGraph:
         mine_i = interactions[interactions["user_id"] == user_id]
         items = state.table("items")
         domains = mine_i.merge(items[["item_id", "domain"]], on="item_id")["domain"].value_counts().to_dict()
-        drift = interest_drift(
-            state.table("events"), state.table("item_concepts"), user_id, windows, model.concept_names
+        events = state.table("events")
+        drift = interest_drift(events, state.table("item_concepts"), user_id, windows, model.concept_names)
+        return Profile(
+            user_id,
+            points,
+            topics,
+            {str(k): int(v) for k, v in domains.items()},
+            drift,
+            cold_start=user_id not in idx.user_index,
+            drift_windows=drift_periods(events, user_id, windows) if drift else [],
         )
-        return Profile(user_id, points, topics, {str(k): int(v) for k, v in domains.items()}, drift)
 
     # ---- feedback and deletion ----------------------------------------------------------
-    def feedback(self, user_id: str, item_id: str, kind: str, ts: float | None = None) -> dict[str, Any]:
+    def feedback(
+        self, user_id: str | int, item_id: str | int, kind: str, ts: float | None = None
+    ) -> dict[str, Any]:
         """Record feedback as an event. A dislike filters the item at once; learning happens on refresh."""
         if kind not in FEEDBACK_KINDS:
             raise ValueError(f"unknown feedback kind {kind!r}; use one of {list(FEEDBACK_KINDS)}")
-        if not isinstance(user_id, str) or not user_id:
-            raise ValueError("feedback needs a non-empty user_id string")
+        user_id, item_id = user_id_arg(user_id), item_id_arg(item_id)
         if item_id not in self._known_items():
             raise UnknownItemError(f"item {item_id!r} is not in the graph or the inbox; ingest it first")
         event = pd.DataFrame(
@@ -383,8 +442,9 @@ class InterestGraph:
             "filtered_now": kind == "dislike",
         }
 
-    def forget_user(self, user_id: str) -> dict[str, int]:
+    def forget_user(self, user_id: str | int) -> dict[str, int]:
         """Remove the user and everything derived from them: graph, events, inbox, vectors, feedback."""
+        user_id = user_id_arg(user_id)
         removed = dict(self.store.delete_user(user_id))
         state = self._current_state()
         if state.version is not None:
@@ -458,11 +518,11 @@ def interest_drift(
     concept's weight is its share of the concept mass of the items engaged with. Trend is
     the last window's share minus the first's.
     """
-    mine = events[(events["user_id"] == user_id)].dropna(subset=["ts"]) if len(events) else events
+    mine = _timed_events(events, user_id)
     if len(mine) < 2 or windows < 2:
         return []
     ts = mine["ts"].astype(float)
-    edges = np.linspace(ts.min(), ts.max() + 1e-9, windows + 1)
+    edges = _window_edges(ts, windows)
     window = np.clip(np.searchsorted(edges, ts, side="right") - 1, 0, windows - 1)
     joined = mine.assign(window=window).merge(item_concepts[["item_id", "key", "weight"]], on="item_id")
     if joined.empty:
@@ -485,3 +545,26 @@ def interest_drift(
             }
         )
     return out
+
+
+def _timed_events(events: pd.DataFrame, user_id: str) -> pd.DataFrame:
+    """The user's events that carry a timestamp."""
+    return events[(events["user_id"] == user_id)].dropna(subset=["ts"]) if len(events) else events
+
+
+def _window_edges(ts: pd.Series, windows: int) -> np.ndarray:
+    """`windows` equal time spans from the first to the last timestamp (windows + 1 edges)."""
+    return np.linspace(ts.min(), ts.max() + 1e-9, windows + 1)
+
+
+def drift_periods(events: pd.DataFrame, user_id: str, windows: int) -> list[dict[str, str]]:
+    """The time spans `interest_drift` cuts the user's events into, as ISO-8601 UTC start/end."""
+    mine = _timed_events(events, user_id)
+    if len(mine) < 2 or windows < 2:
+        return []
+    edges = _window_edges(mine["ts"].astype(float), windows)
+    stamps = pd.to_datetime(edges, unit="s", utc=True)
+    return [
+        {"start": stamps[n].isoformat(timespec="seconds"), "end": stamps[n + 1].isoformat(timespec="seconds")}
+        for n in range(windows)
+    ]

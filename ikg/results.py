@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +19,57 @@ class _Plain:
         return json.dumps(self.to_dict(), default=str)
 
 
-def to_frame(results: Sequence[_Plain]) -> pd.DataFrame:
-    """A list of results as one DataFrame (nested fields stay as Python objects)."""
-    return pd.DataFrame([r.to_dict() for r in results])
+def to_frame(results: Any) -> pd.DataFrame:
+    """Any result of the API as one DataFrame, one row per record (nested fields stay Python objects).
+
+    Takes: a list of `Recommendation` (from `recommend`), the dict of `recommend_batch` (rows
+    of every user, in the dict's order), a `Migration` (one row per recommended item, with
+    `target_domain` and `migration_cold_start`; its bridges via `to_frame(m.bridges)`), a `Profile`
+    (one row per interest point; topics and drift via `pd.DataFrame(p.topics)` / `p.drift`),
+    a list of `Explanation`, `Bridge` or `Interest`, or any single result (one row).
+    """
+    if isinstance(results, Recommendations):
+        return _frame(results, Recommendation)
+    if isinstance(results, Mapping):
+        rows = [r for recs in results.values() for r in _records(recs, "recommend_batch value")]
+        return _frame(rows, Recommendation)
+    if isinstance(results, Migration):
+        frame = _frame(results.items, Recommendation)
+        frame.insert(1, "target_domain", results.target_domain)
+        frame["migration_cold_start"] = results.cold_start
+        return frame
+    if isinstance(results, Profile):
+        frame = _frame(results.interests, Interest)
+        frame.insert(0, "user_id", results.user_id)
+        return frame
+    if isinstance(results, _Plain):
+        return pd.DataFrame([results.to_dict()])
+    rows = _records(results, "to_frame")
+    return _frame(rows, type(rows[0]) if rows else None)
+
+
+def _records(values: Any, where: str) -> list[_Plain]:
+    """The result objects of a list, or TypeError saying what to_frame takes."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(
+            f"{where}: expected a list of results, got {type(values).__name__}; to_frame takes a list of "
+            "Recommendation/Explanation/Bridge/Interest, the dict of recommend_batch, a Migration or a Profile"
+        )
+    rows = list(values)
+    for r in rows:
+        if not isinstance(r, _Plain):
+            raise TypeError(
+                f"{where}: {type(r).__name__} is not an ikg result (see ikg.to_frame's docstring)"
+            )
+    return rows
+
+
+def _frame(rows: Sequence[_Plain], kind: type | None) -> pd.DataFrame:
+    """Rows as a DataFrame; an empty list still has its type's columns."""
+    if rows:
+        return pd.DataFrame([r.to_dict() for r in rows])
+    columns = [f.name for f in dataclasses.fields(kind)] if kind and dataclasses.is_dataclass(kind) else []
+    return pd.DataFrame(columns=columns)
 
 
 @dataclass
@@ -58,10 +106,20 @@ class Recommendation(_Plain):
     similarity: float
     components: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    cold_start: bool = False
+    """True when the user has no history in the graph: the item is only popular, not personal."""
 
     @property
     def match(self) -> str:
         return f"{round(100 * self.similarity)}% match"
+
+
+class Recommendations(list):
+    """The list `recommend` returns; `cold_start` is True when the user had no history (popular items)."""
+
+    def __init__(self, items: Iterable[Recommendation] = (), cold_start: bool = False) -> None:
+        super().__init__(items)
+        self.cold_start = cold_start
 
 
 @dataclass
@@ -105,6 +163,10 @@ class Profile(_Plain):
     topics: list[dict[str, Any]]
     domains: dict[str, int]
     drift: list[dict[str, Any]]
+    cold_start: bool = False
+    """True when the user has no history in the graph (the profile is empty)."""
+    drift_windows: list[dict[str, str]] = field(default_factory=list)
+    """The periods of `drift[*]["by_window"]`, in order: {"start", "end"} as ISO-8601 UTC times."""
 
 
 @dataclass

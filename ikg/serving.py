@@ -33,6 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from ikg.inputs import cold_start_reason
 from ikg.results import Recommendation
 from kg.proximity import ProximityIndex, build_index
 from kg.store import GraphSnapshot
@@ -296,7 +297,11 @@ class ServingModel:
         for b, user in enumerate(user_ids):
             count = int(valid[b].sum())
             item_cols = table["item_col"][b][:count]
-            reasons = self.reasons_batch(rows[b], item_cols) if with_reasons else [[] for _ in item_cols]
+            cold = bool(rows[b] < 0)
+            if cold:
+                reasons = [[cold_start_reason(d)] for d in table["domain"][b][:count]]
+            else:
+                reasons = self.reasons_batch(rows[b], item_cols) if with_reasons else [[] for _ in item_cols]
             components = zip(*(table[name][b] for name in COMPONENTS))
             results.append(
                 [
@@ -309,6 +314,7 @@ class ServingModel:
                         similarity=similarity,
                         components=dict(zip(COMPONENTS, parts)),
                         reasons=why,
+                        cold_start=cold,
                     )
                     for col, domain, score, similarity, parts, why in zip(
                         item_cols,

@@ -395,6 +395,11 @@ def _to_epoch(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(bad, np.nan, secs), bad
 
 
+def timestamps_to_epoch(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Ingest's timestamp rule for other readers (e.g. the evaluation datasets): epoch seconds, bad mask."""
+    return _to_epoch(values)
+
+
 def _list_value(value: Any) -> tuple[list[str] | None, str]:
     """A list of tags from a list, a JSON list, or 'a|b' / 'a,b' text; (None, why) if unusable."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

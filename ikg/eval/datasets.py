@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ikg.eval.base import Dataset
+from kg.ingest import timestamps_to_epoch
 
 _ALLOWED_PICKLE = {("builtins", n) for n in ("dict", "list", "set", "tuple", "str", "int", "float")}
 
@@ -63,7 +65,21 @@ def load_dataset(folder: str | Path, name: str | None = None) -> Dataset:
         items["categories"] = items["categories"].map(
             lambda v: [c for c in v.split("|") if c] if isinstance(v, str) else v
         )
+    if "ts" in events.columns:
+        events["ts"] = _epoch_seconds(events["ts"], folder)
     return Dataset(name or folder.name, items, events, _read_table(folder, "split"))
+
+
+def _epoch_seconds(ts: pd.Series, folder: Path) -> pd.Series:
+    """Timestamps as float epoch seconds by ingest's rule (numbers, ISO-8601 text, datetimes)."""
+    secs, bad = timestamps_to_epoch(ts)
+    if bad.any():
+        rows = (np.flatnonzero(bad)[:5] + 1).tolist()
+        raise ValueError(
+            f"{folder}: events ts cannot be parsed in {int(bad.sum())} row(s) (first data rows {rows}, "
+            f"e.g. {ts[bad].iloc[0]!r}); fix: use epoch seconds or ISO-8601 such as 2024-05-01T12:00:00Z"
+        )
+    return pd.Series(secs, index=ts.index, dtype="float64")
 
 
 def _json_records(path: str | Path) -> Iterator[dict[str, Any]]:

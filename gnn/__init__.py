@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch_geometric.data import HeteroData
 
+from gnn._pyg import HeteroData
 from gnn.export import LABEL_OF, IdMaps, to_heterodata
 from gnn.model import NODE_ORDER, InterestGNN, build_prop_graph
 from gnn.train import (

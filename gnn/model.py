@@ -72,6 +72,10 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import to_torch_csr_tensor
 
+torch.sparse.check_sparse_tensor_invariants.disable()
+"""The CSR adjacencies come from to_torch_csr_tensor over coalesced indices: checking their invariants
+again costs time. Saying so explicitly also stops torch warning that checks are "implicitly disabled"."""
+
 PROPAGATED = (
     ("user", "interacted", "item"),
     ("user", "interested_in", "concept"),

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from encoders import ConceptVocabulary, ItemText, induce_topics, related_concepts, resolve_concepts
 from encoders.text_encoder import get_text_encoder
+from ikg.progress import StageProgress
 from ikg.results import RefreshReport
 from ikg.serving import DEFAULT_BLEND
 from ikg.tuning import tune_blend
@@ -52,13 +52,17 @@ ROW_TABLES = {
 
 
 class Timer:
-    def __init__(self) -> None:
+    """Times each step of a refresh and shows it as a stage of `progress` (off by default)."""
+
+    def __init__(self, progress: StageProgress | None = None) -> None:
         self.timings: dict[str, float] = {}
+        self.progress = progress or StageProgress(enabled=False)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
-        yield
+        with self.progress.stage(name):
+            yield
         self.timings[name] = round(time.perf_counter() - start, 3)
         log.info("refresh: %s took %.2fs", name, self.timings[name])
 
@@ -113,12 +117,33 @@ def _merge_items(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return both
 
 
-def _extract_items(extractor, items: pd.DataFrame, progress: bool) -> pd.DataFrame:
+def _in_chunks(call: Callable[..., list], inputs: list, progress: StageProgress, size: int) -> list:
+    """`call(inputs)` in chunks of `size` (a multiple of the extractor's batch), counted on `progress`.
+
+    The extractors work batch by batch, so chunks aligned to their batches give the same results
+    as one call; their own bars stay off, the one display counts instead.
+    """
+    progress.add_total(len(inputs))
+    out: list = []
+    for start in range(0, len(inputs), size):
+        chunk = inputs[start : start + size]
+        out.extend(call(chunk, show_progress=False))
+        progress.advance(len(chunk))
+    return out
+
+
+def _chunk_size(extractor: Any) -> int:
+    """Items per progress update: four of the extractor's batches."""
+    batch = getattr(extractor, "batch_size", None)
+    return 4 * batch if isinstance(batch, int) and batch > 0 else 64
+
+
+def _extract_items(extractor, items: pd.DataFrame, progress: StageProgress) -> pd.DataFrame:
     texts = [
         ItemText(r.item_id, r.title, r.description or "", tuple(r.categories), tuple(r.tags), r.domain)
         for r in items.itertuples()
     ]
-    found = extractor.extract_items(texts, show_progress=progress) if texts else []
+    found = _in_chunks(extractor.extract_items, texts, progress, _chunk_size(extractor)) if texts else []
     rows = [
         {
             "item_id": it.item_id,
@@ -133,13 +158,13 @@ def _extract_items(extractor, items: pd.DataFrame, progress: bool) -> pd.DataFra
     return pd.DataFrame(rows, columns=["item_id", "surface", "name", "weight", "source"])
 
 
-def _extract_reviews(extractor, events: pd.DataFrame, progress: bool) -> pd.DataFrame:
+def _extract_reviews(extractor, events: pd.DataFrame, progress: StageProgress) -> pd.DataFrame:
     with_text = events.dropna(subset=["text"]) if "text" in events else events.iloc[0:0]
     with_text = with_text[with_text["text"].astype(str).str.strip() != ""]
     if with_text.empty:
         return pd.DataFrame(columns=["user_id", "item_id", "text_hash", "surface", "name", "weight"])
     texts = with_text["text"].astype(str).tolist()
-    found = extractor.extract_reviews(texts, show_progress=progress)
+    found = _in_chunks(extractor.extract_reviews, texts, progress, _chunk_size(extractor))
     rows = [
         {
             "user_id": u,
@@ -225,7 +250,7 @@ def run_refresh(
             True, state.version, store.counts(), {}, 0, 0, 0, {}, state.meta.get("graph", {})
         )
     version = _new_version()
-    bar = tqdm(total=8, desc="refresh", unit="step", disable=not progress)
+    bar = timer.progress = StageProgress(progress, title="refresh")
 
     with timer.step("gather"):
         old_items = state.table("items")
@@ -262,7 +287,6 @@ def run_refresh(
             else new_events[EVENT_COLUMNS]
         )
         events = events.reset_index(drop=True)
-    bar.update()
 
     with timer.step("extract"):
         old_hash = (
@@ -270,7 +294,7 @@ def run_refresh(
         )
         changed = items[[old_hash.get(i) != h for i, h in zip(items["item_id"], items["text_hash"])]]
         extractor = extractor_factory()
-        fresh = _extract_items(extractor, changed, progress)
+        fresh = _extract_items(extractor, changed, bar)
         kept = state.table("item_concepts_surface")
         kept = kept[~kept["item_id"].isin(changed["item_id"])] if len(kept) and not full else pd.DataFrame()
         item_surface = pd.concat([kept, fresh], ignore_index=True) if len(kept) else fresh
@@ -282,10 +306,9 @@ def run_refresh(
                 [(_hash(t) if isinstance(t, str) else None) not in seen for t in candidates["text"]]
             ]
         review_surface = pd.concat(
-            [old_reviews, _extract_reviews(extractor, candidates, progress)], ignore_index=True
+            [old_reviews, _extract_reviews(extractor, candidates, bar)], ignore_index=True
         )
         review_surface = review_surface.drop_duplicates(["user_id", "item_id", "text_hash", "surface"])
-    bar.update()
 
     with timer.step("concepts"):
         names = dict(zip(item_surface["surface"], item_surface["name"]))
@@ -306,12 +329,10 @@ def run_refresh(
         )
         topics = induce_topics(vocab, concept_domains)
         related = related_concepts(vocab)
-    bar.update()
 
     with timer.step("interests"):
         interactions = aggregate_interactions(events, weights)
         interests = builder.user_interests(interactions, item_concepts, items, review_concepts)
-    bar.update()
 
     with timer.step("write_graph"):
         item_nodes, domain_nodes, in_domain = builder.item_rows(items)
@@ -351,7 +372,6 @@ def run_refresh(
             getattr(changed_rows, kind)[name] = diff
             getattr(removed_rows, kind)[name] = gone
         written = builder.write_graph(store, changed_rows, removed_rows)
-    bar.update()
 
     with timer.step("text_vectors"):
         old_vecs = state.arrays.get("item_text")
@@ -360,7 +380,7 @@ def run_refresh(
         need = [
             r for r in items.itertuples() if r.item_id not in reuse or r.item_id in set(changed["item_id"])
         ]
-        encoded = get_text_encoder().encode([item_text(r) for r in need], show_progress=progress)
+        encoded = get_text_encoder().encode([item_text(r) for r in need])
         reuse.update({r.item_id: v for r, v in zip(need, encoded)})
         item_vectors = np.stack([reuse[i] for i in items["item_id"]]).astype(np.float32)
         if len(need):
@@ -377,7 +397,6 @@ def run_refresh(
             store.write_vectors(
                 "Concept", [concept_keys[i] for i in idx], concept_vectors[idx], prop="text_embedding"
             )
-    bar.update()
 
     gnn_info: dict[str, Any] = {}
     arrays = {"item_text": item_vectors, "concept_vectors": vocab.vectors}
@@ -397,7 +416,7 @@ def run_refresh(
                 gnn_config or gnn.GnnConfig(),
                 checkpoint_dir=workdir.model_dir(version),
                 warm_start=previous if previous is not None and previous.exists() and not full else None,
-                progress=progress,
+                progress=False,
             )
             gnn.write_vectors(store, result)
             for label, (keys, matrix) in result.vectors.items():
@@ -407,7 +426,6 @@ def run_refresh(
                 "model_version": result.version,
                 **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str))},
             }
-    bar.update()
     with timer.step("tune_blend"):
         tuning = (
             _tuning(snapshot, arrays, state, full, len(events))

@@ -112,10 +112,17 @@ def test_a_file_that_is_neither_items_nor_events_says_how_to_pass_it(tmp_path):
     )
 
 
-def test_the_ingest_syntax_of_the_help_is_the_real_syntax():
+def test_the_ingest_syntax_of_the_help_is_the_real_syntax(tmp_path):
     help_text = run("--help").output + run("ingest", "--help").output
     assert "ikg ingest items.csv events.jsonl" in help_text
     assert "ikg ingest --items items.csv --events events.jsonl" in help_text
+    items, events = world_files(tmp_path / "data")
+    jsonl = tmp_path / "data" / "events.jsonl"
+    pd.read_csv(events).to_json(jsonl, orient="records", lines=True)
+    for n, args in enumerate(([str(items), str(jsonl)], ["--items", str(items), "--events", str(jsonl)])):
+        reports = json.loads(run("--path", str(tmp_path / f"g{n}"), "--json", "ingest", *args).output)
+        assert [Path(r["source"]).suffix for r in reports] == [".csv", ".jsonl"]
+        assert all(r["accepted"] > 0 for r in reports)
 
 
 def test_unknown_domain_bad_k_bad_diversity_and_unknown_user_are_one_error_line(graph_path):

@@ -117,12 +117,14 @@ def _merge_items(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return both
 
 
-def _in_chunks(call: Callable[..., list], inputs: list, progress: StageProgress, size: int) -> list:
+def _in_chunks(call: Callable[..., list], inputs: list, progress: StageProgress | bool, size: int) -> list:
     """`call(inputs)` in chunks of `size` (a multiple of the extractor's batch), counted on `progress`.
 
     The extractors work batch by batch, so chunks aligned to their batches give the same results
     as one call; their own bars stay off, the one display counts instead.
     """
+    if not isinstance(progress, StageProgress):  # a plain flag from an older caller: no display here
+        progress = StageProgress(enabled=False)
     progress.add_total(len(inputs))
     out: list = []
     for start in range(0, len(inputs), size):
@@ -138,7 +140,7 @@ def _chunk_size(extractor: Any) -> int:
     return 4 * batch if isinstance(batch, int) and batch > 0 else 64
 
 
-def _extract_items(extractor, items: pd.DataFrame, progress: StageProgress) -> pd.DataFrame:
+def _extract_items(extractor, items: pd.DataFrame, progress: StageProgress | bool) -> pd.DataFrame:
     texts = [
         ItemText(r.item_id, r.title, r.description or "", tuple(r.categories), tuple(r.tags), r.domain)
         for r in items.itertuples()
@@ -158,7 +160,7 @@ def _extract_items(extractor, items: pd.DataFrame, progress: StageProgress) -> p
     return pd.DataFrame(rows, columns=["item_id", "surface", "name", "weight", "source"])
 
 
-def _extract_reviews(extractor, events: pd.DataFrame, progress: StageProgress) -> pd.DataFrame:
+def _extract_reviews(extractor, events: pd.DataFrame, progress: StageProgress | bool) -> pd.DataFrame:
     with_text = events.dropna(subset=["text"]) if "text" in events else events.iloc[0:0]
     with_text = with_text[with_text["text"].astype(str).str.strip() != ""]
     if with_text.empty:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -85,5 +84,5 @@ class StageProgress:
             self._progress = None
 
     @staticmethod
-    def _count(done: Any, total: int | None) -> str:
-        return f"{int(done)}/{total}" if total else ""
+    def _count(done: float, total: float | None) -> str:
+        return f"{int(done)}/{int(total)}" if total else ""

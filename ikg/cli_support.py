@@ -78,14 +78,14 @@ class IkgGroup(click.Group):
 
 
 def plain_number(value: Any) -> str:
-    """A number as a plain decimal with 4 significant digits (never 1e-05 notation)."""
+    """A plain decimal: 2 decimals from 1 up, else 4 significant digits (never 1e-05 notation)."""
     x = float(value)
     if not math.isfinite(x):
         return str(x)
     if x == 0:
         return "0"
     if abs(x) >= 1:
-        return f"{x:.2f}".rstrip("0").rstrip(".")
+        return f"{x:.2f}"
     digits = 3 - math.floor(math.log10(abs(x)))
     return f"{x:.{digits}f}".rstrip("0").rstrip(".")
 

@@ -185,6 +185,7 @@ def test_plain_numbers_never_use_exponent_notation():
     assert plain_number(0.5) == "0.5"
     assert plain_number(0) == "0"
     assert plain_number(12.3456) == "12.35"
+    assert plain_number(1.0) == "1.00"
     assert plain_number(-0.000123456) == "-0.0001235"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gnn._pyg  # noqa: F401  (imports PyG first, without its import-time jit FutureWarning)
 from ikg.eval.base import Method
 from ikg.eval.baselines.itemknn import ItemKNN, asymmetric_cosine
 from ikg.eval.baselines.lightgcn import LightGCNRecommender

@@ -137,11 +137,12 @@ class Workdir:
         self._prune(keep={info.get("version"), info.get("previous")})
 
     def _prune(self, keep: set) -> None:
-        for folder in self.path.glob("state-*"):
-            if folder.name.removeprefix("state-") not in keep:
+        for folder in self.path.glob("state-v*"):
+            version = folder.name.removeprefix("state-")
+            if version not in keep and version[1:].isdigit():
                 shutil.rmtree(folder, ignore_errors=True)
-        for folder in (self.path / "models").iterdir():
-            if folder.name not in keep:
+        for folder in (self.path / "models").glob("v*"):
+            if folder.name not in keep and folder.name[1:].isdigit():
                 shutil.rmtree(folder, ignore_errors=True)
 
     # ---- forgotten users ------------------------------------------------------------------

@@ -354,6 +354,41 @@ def _read(source: Source, name: str | None) -> tuple[pd.DataFrame, str, np.ndarr
     return frame, label, np.arange(1, len(frame) + 1, dtype=np.int64), []
 
 
+_BAD_UNICODE = "holds text that is not valid Unicode (a lone surrogate); fix: decode the source as UTF-8"
+
+
+def _valid_unicode(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unicode_guard(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows holding text that is not valid Unicode (lone surrogates), and the frame with those cells blanked.
+
+    Only object columns can hold such text; each is checked with one vectorised conversion and
+    scanned value by value only when that conversion fails.
+    """
+    bad = np.zeros(len(frame), dtype=bool)
+    blanked = frame
+    for col in frame.columns[[ptypes.is_object_dtype(t) for t in frame.dtypes]]:
+        try:
+            pd.array(frame[col], dtype="str")
+            continue
+        except (UnicodeEncodeError, TypeError, ValueError):
+            invalid = ~frame[col].map(_valid_unicode).to_numpy(dtype=bool)
+        if invalid.any():
+            bad |= invalid
+            if blanked is frame:
+                blanked = frame.copy()
+            blanked.loc[invalid, col] = None
+    return blanked, bad
+
+
 def _require(frame: pd.DataFrame, name: str, required: Iterable[str], optional: Iterable[str]) -> None:
     """Raise IngestError naming the missing required columns and the existing ones (or repeated ones)."""
     cols = [str(c) for c in frame.columns]
@@ -614,6 +649,8 @@ def _list_value(value: Any) -> tuple[list[str] | None, str]:
             continue
         if isinstance(v, (dict, list, tuple, set, np.ndarray)):
             return None, "holds nested objects"
+        if not _valid_unicode(v):
+            return None, "holds text that is not valid Unicode"
         tag = " ".join(unicodedata.normalize("NFC", str(v)).split())
         if len(tag) > MAX_LIST_ENTRY_CHARS:
             tag, cut = tag[:MAX_LIST_ENTRY_CHARS].rstrip(), True
@@ -698,7 +735,8 @@ def _json_default(value: Any) -> Any:
 
 def _raw_json(record: dict[str, Any]) -> str:
     clean = {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
-    return json.dumps(clean, ensure_ascii=False, default=_json_default)
+    text = json.dumps(clean, ensure_ascii=False, default=_json_default)
+    return text if _valid_unicode(text) else json.dumps(clean, ensure_ascii=True, default=_json_default)
 
 
 _REDACTED = json.dumps({"redacted": FORGOTTEN_REASON})
@@ -804,10 +842,12 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
     is counted as deduplicated, a repeat with different content is quarantined.
     """
     started = time.perf_counter()
-    raw, label, rows, unreadable = _read(source, name)
-    _require(raw, label, ITEM_REQUIRED, ITEM_OPTIONAL)
+    original, label, rows, unreadable = _read(source, name)
+    _require(original, label, ITEM_REQUIRED, ITEM_OPTIONAL)
+    raw, bad_text = _unicode_guard(original)
     n = len(raw)
     problems = _Problems()
+    problems.add(bad_text, "<row>", "bad_unicode", _BAD_UNICODE)
 
     item_id, bad_id, why_id = _clean_ids(raw["item_id"])
     problems.add(bad_id, "item_id", "bad_id", [f"item_id is not an id: {w}; fix: {_ID_FIX}" for w in why_id])
@@ -915,7 +955,7 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
         )
         keep &= ~conflict_mask
 
-    quarantine, by_reason = _quarantine(raw, rows, label, problems, unreadable)
+    quarantine, by_reason = _quarantine(original, rows, label, problems, unreadable)
     out = clean[keep].reset_index(drop=True).astype({"item_id": "str", "domain": "str", "title": "str"})
     ignored = [str(c) for c in raw.columns if c not in ITEM_REQUIRED + ITEM_OPTIONAL]
     report = _report(
@@ -964,10 +1004,12 @@ def ingest_events(
     identity already in the batch is counted as deduplicated.
     """
     started = time.perf_counter()
-    raw, label, rows, unreadable = _read(source, name)
-    _require(raw, label, EVENT_REQUIRED, EVENT_OPTIONAL)
+    original, label, rows, unreadable = _read(source, name)
+    _require(original, label, EVENT_REQUIRED, EVENT_OPTIONAL)
+    raw, bad_text = _unicode_guard(original)
     n = len(raw)
     problems = _Problems()
+    problems.add(bad_text, "<row>", "bad_unicode", _BAD_UNICODE)
     lo, hi = float(rating_scale[0]), float(rating_scale[1])
     if not lo < hi:
         raise ValueError(f"rating_scale must be (low, high) with low < high, got {rating_scale!r}")
@@ -1130,7 +1172,7 @@ def ingest_events(
     clean = clean[~dup].drop(columns=["event_id"], errors="ignore").reset_index(drop=True)
     clean = clean.astype({"user_id": "str", "item_id": "str", "kind": "str"})
 
-    quarantine, by_reason = _quarantine(raw, rows, label, problems, unreadable, redact)
+    quarantine, by_reason = _quarantine(original, rows, label, problems, unreadable, redact)
     ignored = [str(c) for c in raw.columns if c not in EVENT_REQUIRED + EVENT_OPTIONAL]
     report = _report(
         label, n + len(unreadable), len(clean), len(quarantine), deduplicated, by_reason, ignored, started
@@ -1167,26 +1209,35 @@ def event_keys(events: pd.DataFrame) -> np.ndarray:
         return np.zeros(0, dtype="uint64")
     if "event_key" in events and events["event_key"].dtype == np.dtype("uint64"):
         return events["event_key"].to_numpy()
-    frame = pd.DataFrame(
-        {
-            "user_id": events["user_id"].astype("str").to_numpy(),
-            "item_id": events["item_id"].astype("str").to_numpy(),
-            "kind": events["kind"].astype("str").to_numpy() if "kind" in events else "view",
-            "ts": events["ts"].to_numpy(dtype="float64", na_value=np.nan) if "ts" in events else np.nan,
-        }
-    )
-    untimed = frame["ts"].isna().to_numpy()
-    frame["nth"] = 0
+    parts = [_hash_text(events["user_id"]), _hash_text(events["item_id"])]
+    kinds = events["kind"] if "kind" in events else pd.Series("view", index=events.index)
+    parts.append(_hash_text(kinds.fillna("view")))
+    ts = events["ts"].to_numpy(dtype="float64", na_value=np.nan) if "ts" in events else np.full(n, np.nan)
+    untimed = np.isnan(ts)
+    nth = np.zeros(n, dtype="int64")
     if untimed.any():
-        frame.loc[untimed, "nth"] = frame[untimed].groupby(["user_id", "item_id", "kind"]).cumcount()
-    keys = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype="uint64").copy()
+        codes = pd.DataFrame({"u": parts[0][untimed], "i": parts[1][untimed], "k": parts[2][untimed]})
+        nth[untimed] = codes.groupby(["u", "i", "k"], sort=False).cumcount().to_numpy()
+    parts += [pd.util.hash_array(np.where(untimed, -1.0, ts)), pd.util.hash_array(nth)]
+    keys = np.zeros(n, dtype="uint64")
+    with np.errstate(over="ignore"):
+        for part in parts:
+            keys = (keys * np.uint64(1_000_003)) ^ part
+    keys = pd.util.hash_array(keys).copy()
     if "event_id" in events:
         eid = events["event_id"].to_numpy(dtype=object, na_value=None)
         given = pd.notna(eid)
         if given.any():
-            tagged = pd.Series(["event_id:" + str(v) for v in eid[given]], dtype=object)
-            keys[given] = pd.util.hash_pandas_object(tagged, index=False).to_numpy(dtype="uint64")
+            tagged = np.array(["event_id:" + str(v) for v in eid[given]], dtype=object)
+            keys[given] = pd.util.hash_array(tagged)
     return keys
+
+
+def _hash_text(values: pd.Series) -> np.ndarray:
+    """A stable uint64 hash of each value's text, hashing each distinct value once."""
+    codes, uniques = pd.factorize(values.astype("str"), use_na_sentinel=False)
+    hashed = pd.util.hash_array(np.asarray(uniques, dtype=object).astype(str).astype(object))
+    return hashed[codes]
 
 
 def drop_seen(result: EventsResult, seen: np.ndarray) -> EventsResult:

@@ -23,6 +23,7 @@ from kg.ingest import (
     IngestError,
     ingest_events,
     ingest_items,
+    write_quarantine,
 )
 
 SETTINGS = settings(
@@ -30,7 +31,7 @@ SETTINGS = settings(
 )
 NOW = 1_750_000_000.0
 
-texts = st.text(max_size=12)
+texts = st.text(alphabet=st.characters(exclude_categories=()), max_size=12)  # lone surrogates too
 numbers = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -86,6 +87,7 @@ def check_events(source, n_rows: int) -> None:
     ts = clean["ts"].to_numpy(dtype="float64")
     timed = ts[~np.isnan(ts)]
     assert ((timed >= 0) & (timed <= NOW + 86_400)).all()
+    check_clean_is_storable(result)
 
 
 def check_items(source, n_rows: int) -> None:
@@ -95,6 +97,7 @@ def check_items(source, n_rows: int) -> None:
     assert report["read"] == n_rows
     assert result.clean["title"].str.len().le(MAX_TITLE_CHARS).all()
     assert result.clean["categories"].map(len).le(MAX_LIST_ENTRIES).all()
+    check_clean_is_storable(result)
 
 
 def _csv_text(rows: list[dict], columns: list[str]) -> str:
@@ -127,14 +130,14 @@ def _jsonable(value):
 @SETTINGS
 @given(rows_of(EVENT_COLUMNS))
 def test_events_from_a_dataframe_of_hostile_values(rows):
-    frame = pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    frame = pd.DataFrame(rows, columns=EVENT_COLUMNS, dtype=object)
     check_events(frame, len(rows))
 
 
 @SETTINGS
 @given(rows_of(ITEM_COLUMNS))
 def test_items_from_a_dataframe_of_hostile_values(rows):
-    frame = pd.DataFrame(rows, columns=ITEM_COLUMNS)
+    frame = pd.DataFrame(rows, columns=ITEM_COLUMNS, dtype=object)
     check_items(frame, len(rows))
 
 
@@ -202,13 +205,26 @@ def test_events_from_jsonl_with_non_objects_and_bad_bytes(lines):
     )
 )
 def test_events_from_parquet_with_typed_columns(rows):
-    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "ts", "rating"])
+    rows = [(u, i, t, r) for u, i, t, r in rows if all(_encodable(v) for v in (u, i))]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "ts", "rating"], dtype=object)
+    frame["ts"] = frame["ts"].astype("float64")
+    frame["rating"] = frame["rating"].astype("float64")
     frame["user_id"] = frame["user_id"].astype(object)
     frame["item_id"] = frame["item_id"].astype(object)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "events.parquet"
         frame.to_parquet(path, index=False)
         check_events(path, len(rows))
+
+
+def _encodable(value) -> bool:
+    return not isinstance(value, str) or value == value.encode("utf-8", "replace").decode("utf-8")
+
+
+def check_clean_is_storable(result) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        result.clean.to_parquet(Path(folder) / "clean.parquet")
+        write_quarantine(result.quarantine, folder)
 
 
 # ------------------------------------------------------------------ the named cases, one each
@@ -277,3 +293,19 @@ def test_oversized_fields_are_truncated_and_counted():
     assert result.report["truncated"] == {"title": 1, "categories": 1}
     assert len(result.clean["title"][0]) == MAX_TITLE_CHARS
     assert len(result.clean["categories"][0]) == MAX_LIST_ENTRIES
+
+
+def test_text_that_is_not_valid_unicode_is_quarantined_and_the_rest_stored():
+    frame = pd.DataFrame(
+        {
+            "item_id": ["a", "b", "c\udcff", "d"],
+            "domain": "books",
+            "title": "t",
+            "categories": [["x\udcff"], "y|z\udcff", "ok", None],
+        },
+        dtype=object,
+    )
+    result = ingest_items(frame)
+    assert result.clean["item_id"].tolist() == ["d"]
+    assert result.report["quarantined"] == 3
+    check_clean_is_storable(result)

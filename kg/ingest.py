@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from pandas.api import types as ptypes
 
 from kg.ids import MAX_ID_LENGTH, InvalidIdError, id_digest, normalise_id
 
-Source = pd.DataFrame | str | Path
+Source: TypeAlias = pd.DataFrame | str | Path
 
 ITEM_REQUIRED = ("item_id", "domain", "title")
 ITEM_OPTIONAL = ("description", "categories", "tags")
@@ -210,13 +210,10 @@ def _read_jsonl(path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[d
             continue
         try:
             obj = json.loads(ln)
-        except (ValueError, RecursionError) as exc:
-            obj = None
-            why = (
-                f"not valid JSON ({exc.msg} at char {exc.pos})"
-                if isinstance(exc, ValueError)
-                else "nested too deeply"
-            )
+        except json.JSONDecodeError as exc:
+            obj, why = None, f"not valid JSON ({exc.msg} at char {exc.pos})"
+        except (ValueError, RecursionError):
+            obj, why = None, "not valid JSON (malformed or nested too deeply)"
         else:
             why = "" if isinstance(obj, dict) else f"a JSON {type(obj).__name__}, not an object"
         if why:
@@ -309,12 +306,12 @@ def _read_json_array(
     return pd.DataFrame.from_records([d for d in data if isinstance(d, dict)]), rows[good], bad
 
 
-def _open_compressed(path: Path):
+def _open_compressed(path: Path) -> Any:
     import bz2
     import gzip
     import lzma
 
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
+    opener: Any = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
     return opener(path, "rb")
 
 

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -323,7 +323,7 @@ class Neo4jStore(GraphStore):
         found: list[Neighbour] = []
         for rel in rels or list(EDGE_TYPES):
             et = edge_type(rel)
-            ends = []
+            ends: list[tuple[Literal["out", "in"], str, str]] = []
             if direction in ("out", "both") and et.source == label:
                 ends.append(("out", et.target, f"(n)-[r:`{et.type}`]->(m:`{et.target}`)"))
             if direction in ("in", "both") and et.target == label:

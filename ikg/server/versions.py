@@ -108,6 +108,7 @@ def load_version(opener: Callable[[], InterestGraph], folder: Path) -> ServedVer
         raise NothingToServe(f"ACTIVE in {folder} names no version")
     graph = opener()
     try:
+        _check_complete(graph.workdir, version)
         graph.workdir = _pinned_workdir(graph.workdir, info, signature)
         model = graph.model()
         if model.version != version:
@@ -119,6 +120,15 @@ def load_version(opener: Callable[[], InterestGraph], folder: Path) -> ServedVer
         raise
     activated = float(info.get("created") or info.get("activated_at") or signature[1] / 1e9)
     return ServedVersion(version, graph, signature, activated, time.time(), time.perf_counter() - start)
+
+
+def _check_complete(workdir: Any, version: str) -> None:
+    """Refuse a version whose state folder is missing or unfinished (no meta.json)."""
+    folder = (
+        workdir.state_dir(version) if hasattr(workdir, "state_dir") else workdir.path / f"state-{version}"
+    )
+    if not (Path(folder) / "meta.json").exists():
+        raise FileNotFoundError(f"version {version} is incomplete: {folder} has no meta.json")
 
 
 def _close(graph: InterestGraph) -> None:

@@ -226,6 +226,13 @@ def create_app(
             detail = f"{request.method} is not allowed on {request.url.path}; see /docs for the API"
         return reply({"error": detail}, exc.status_code, headers=dict(exc.headers or {}))
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return reply(
+            {"error": "internal error while answering this request; the server log has details"}, 500
+        )
+
     def answer(request: Request, call: Callable[[InterestGraph], Any], write: bool = False) -> Response:
         """Run `call` on the version this request started on, mapping errors to clear JSON."""
         try:

@@ -7,9 +7,8 @@ Two graphs: the demo catalog as `ikg demo` builds it, and a synthetic graph of `
 (built as benchmarks/bench_recommend.py builds it: random 64-d vectors, category concepts).
 For each, the server runs as `ikg serve` in a subprocess on 127.0.0.1; N client threads (one
 httpx connection each) call it for `--seconds` per level. Same-run reference: in-process
-`InterestGraph.recommend` p50/p99 on the same folder, users and k, with torch's default threads
-and with the server's (`--torch-threads`); the lower p99 is the reference. In-process with N
-callers is printed too (the queueing any server meets at N concurrent calls on these cores).
+`InterestGraph.recommend` p50/p99 on the same folder, users and k, one caller; in-process with N
+caller threads is printed too (the queueing any server meets at N concurrent calls on these cores).
 Target: p99 at 8 clients within 3x the in-process (one caller) p99.
 """
 
@@ -26,7 +25,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -127,13 +125,13 @@ def _load(make_caller, users: list[str], seconds: float, n: int) -> tuple[int, l
     return len(flat), flat
 
 
-def start_server(folder: Path, workers: int, torch_threads: int) -> tuple[subprocess.Popen, str, Path]:
+def start_server(folder: Path, workers: int) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     log = folder.parent / f"server-{port}.log"
     command = [sys.executable, "-m", "ikg.cli", "--path", str(folder), "serve", "--host", "127.0.0.1"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [*command, "--port", str(port), "--workers", str(workers), "--torch-threads", str(torch_threads)],
+            [*command, "--port", str(port), "--workers", str(workers)],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -157,30 +155,22 @@ def bench(name: str, folder: Path, args: argparse.Namespace) -> None:
     known = list(ig.model().index.users)
     rng = np.random.default_rng(5)
     users = [known[i] for i in rng.choice(len(known), size=min(500, len(known)), replace=False)]
-    default_threads = torch.get_num_threads()
-    proc, base, _ = start_server(folder, args.workers, args.torch_threads)
+    proc, base, _ = start_server(folder, args.workers)
     try:
         print(f"\n== {name}: {folder} ({len(known)} users), k={K}, {args.seconds:.0f} s per level")
-        refs = []
-        for threads in dict.fromkeys([default_threads, args.torch_threads]):
-            torch.set_num_threads(threads)
-            calls, times = in_process(ig, users, args.seconds, 1)
-            p50, p99 = percentiles(times)
-            refs.append(p99)
-            print(
-                f"in-process recommend, 1 caller, {threads} torch threads:  {calls / args.seconds:8.1f} calls/s  "
-                f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
-            )
-        ref99 = min(refs)
-        print(f"reference: the lower in-process p99, {ref99:.2f} ms")
+        calls, times = in_process(ig, users, args.seconds, 1)
+        ref50, ref99 = percentiles(times)
+        print(
+            f"in-process recommend,  1 caller:  {calls / args.seconds:8.1f} calls/s  "
+            f"p50 {ref50:7.2f} ms  p99 {ref99:7.2f} ms   (the reference)"
+        )
         for clients in args.clients:
             calls, times = in_process(ig, users, args.seconds, clients)
             p50, p99 = percentiles(times)
             print(
-                f"in-process recommend, {clients:2d} callers, {args.torch_threads} torch threads: "
-                f"{calls / args.seconds:8.1f} calls/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
+                f"in-process recommend, {clients:2d} callers: {calls / args.seconds:8.1f} calls/s  "
+                f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
             )
-        torch.set_num_threads(default_threads)
         for clients in args.clients:
             calls, times = over_http(base, users, args.seconds, clients)
             p50, p99 = percentiles(times)
@@ -205,7 +195,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each load level")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=1, help="ikg serve --workers")
-    parser.add_argument("--torch-threads", type=int, default=1, help="ikg serve --torch-threads")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument(

@@ -295,13 +295,6 @@ def eval(ctx: click.Context) -> None:
     type=click.FloatRange(0.05, 60),
     help="seconds between checks for a new version",
 )
-@click.option(
-    "--torch-threads",
-    default=1,
-    show_default=True,
-    type=click.IntRange(0, 256),
-    help="torch threads per worker (0: torch's default); requests already run side by side",
-)
 @click.option("--access-log", is_flag=True, help="log every request line (never headers or tokens)")
 @click.pass_context
 def serve(
@@ -313,7 +306,6 @@ def serve(
     port: int,
     workers: int,
     poll: float,
-    torch_threads: int,
     access_log: bool,
 ) -> None:
     """Serve the API over HTTP; new versions from `ikg refresh` are swapped in live.
@@ -330,9 +322,7 @@ def serve(
     uri = neo4j_uri or (os.environ.get("NEO4J_URI") if use_neo4j or ctx.obj["neo4j"] else None)
     if (use_neo4j or ctx.obj["neo4j"]) and not uri:
         raise click.UsageError("--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment")
-    spec = ServeSpec(
-        path=serve_path or ctx.obj["path"], neo4j_uri=uri, poll=poll, torch_threads=torch_threads
-    )
+    spec = ServeSpec(path=serve_path or ctx.obj["path"], neo4j_uri=uri, poll=poll)
     try:
         run_server(spec, host=host, port=port, workers=workers, access_log=access_log)
     except ServeConfigError as err:

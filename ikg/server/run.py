@@ -33,7 +33,6 @@ class ServeSpec:
     path: str | None = None
     neo4j_uri: str | None = None
     poll: float = 1.0
-    torch_threads: int = 1
 
     @property
     def folder(self) -> Path:
@@ -52,18 +51,7 @@ class ServeSpec:
         )
 
     def app(self) -> FastAPI:
-        limit_torch_threads(self.torch_threads)
         return create_app(self.opener(), self.folder, Tokens.from_env(), poll=self.poll)
-
-
-def limit_torch_threads(n: int) -> None:
-    """Give each request one torch thread: the server runs requests side by side, and torch's own
-    thread pool on top of that oversubscribes the cores (a single-user top-k over 100k items took
-    twice as long with 2 torch threads as with 1 on a busy 2-core machine)."""
-    if n > 0:
-        import torch
-
-        torch.set_num_threads(n)
 
 
 def app_from_env() -> FastAPI:

@@ -71,9 +71,16 @@ def serve(
         log.warning(
             "%s has no active version yet: /ready answers 503 until a refresh activates one", spec.folder
         )
-    options = {"host": host, "port": port, "access_log": access_log, "log_level": "info"}
     if workers <= 1:
-        uvicorn.run(spec.app(), **options)
+        uvicorn.run(spec.app(), host=host, port=port, access_log=access_log, log_level="info")
         return
     os.environ[SPEC_ENV] = json.dumps(asdict(spec))
-    uvicorn.run("ikg.server.run:app_from_env", factory=True, workers=workers, **options)
+    uvicorn.run(
+        "ikg.server.run:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_level="info",
+    )

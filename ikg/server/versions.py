@@ -232,8 +232,8 @@ class VersionHolder:
     def _swap(self, served: ServedVersion) -> None:
         with self._ref_lock:
             old, self.current = self.current, served
-            close_old = old is not None and old.graph is not served.graph
-            if close_old:
+            close_old = False
+            if old is not None and old.graph is not served.graph:
                 old.retired = True
                 close_old = old.inflight == 0
         self.failure = None

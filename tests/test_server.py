@@ -43,11 +43,13 @@ def same_as_python(result: object) -> object:
 class Server:
     """`ikg --path FOLDER serve --port P` in a subprocess, stopped (and its log kept) at the end."""
 
-    def __init__(self, folder: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, folder: Path, env: dict[str, str] | None = None, neo4j: bool = False) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = folder.parent / f"server-{self.port}.log"
         command = [sys.executable, "-m", "ikg.cli", "--path", str(folder), "serve", "--port", str(self.port)]
+        if neo4j:
+            command.append("--neo4j")
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [*command, "--poll", "0.2"],
@@ -351,3 +353,38 @@ def test_a_refresh_while_eight_clients_call_swaps_the_version_without_errors(bui
         assert http.get("/ready").json()["version"] == after
         got = http.get("/users/u0001/recommendations", params={"k": 5})
         assert got.json() == same_as_python([r.to_dict() for r in ig.recommend("u0001", k=5)])
+
+
+@pytest.mark.neo4j
+def test_serving_a_neo4j_graph_answers_what_the_python_api_answers(tmp_path, neo4j_config):
+    from kg.neo4j_store import Neo4jStore
+
+    store = Neo4jStore(neo4j_config)
+    store.clear()
+    state = tmp_path / "state"
+    ig = InterestGraph(store, state, use_gnn=False)
+    items, events = world_events(seed=5)
+    ig.ingest_items(items)
+    ig.ingest_events(events)
+    ig.refresh(progress=False)
+    env = {
+        "NEO4J_URI": neo4j_config.uri,
+        "NEO4J_USER": neo4j_config.user,
+        "NEO4J_PASSWORD": neo4j_config.password,
+        "NEO4J_DATABASE": neo4j_config.database,
+    }
+    srv = Server(state, env, neo4j=True)
+    try:
+        with srv.client() as http:
+            for user in USERS[:2]:
+                got = http.get(f"/users/{user}/recommendations", params={"k": 5, "domain": "films"})
+                assert got.status_code == 200, got.text
+                expected = [r.to_dict() for r in ig.recommend(user, k=5, domain="films")]
+                assert got.json() == same_as_python(expected)
+                got = http.get(f"/users/{user}/profile")
+                assert got.json() == same_as_python(ig.profile(user).to_dict())
+        assert neo4j_config.password not in srv.log.read_text()
+    finally:
+        srv.stop()
+        store.clear()
+        ig.close()

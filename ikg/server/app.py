@@ -168,12 +168,22 @@ def create_app(
     holder = VersionHolder(opener, Path(folder), poll=poll)
     metrics = ServerMetrics(holder)
     write_lock = threading.Lock()
+    writers: list[InterestGraph] = []
+
+    def writer() -> InterestGraph:
+        """The graph feedback is staged through: unpinned, so it stages after the live ACTIVE's inbox
+        watermark even while the server still answers from an older version (call under write_lock)."""
+        if not writers:
+            writers.append(opener())
+        return writers[0]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         holder.start()
         yield
         holder.stop()
+        for graph in writers:
+            graph.close()
 
     app = FastAPI(
         title="interest-kg",
@@ -351,15 +361,23 @@ def create_app(
     def feedback(request: Request, body: FeedbackRequest) -> Response:
         """`InterestGraph.feedback`: staged for the next refresh; a dislike filters the item at once."""
         return answer(
-            request, lambda ig: ig.feedback(body.user_id, body.item_id, body.kind, ts=body.ts), True
+            request, lambda _: writer().feedback(body.user_id, body.item_id, body.kind, ts=body.ts), True
         )
 
     @app.delete("/users/{user_id}", tags=["writes"], dependencies=[*protected, Depends(require_admin)])
     def forget(request: Request, user_id: UserPath) -> Response:
-        """`InterestGraph.forget_user` (admin token): the user and everything derived from them."""
+        """`InterestGraph.forget_user` (admin token): the user and everything derived from them.
 
-        def run(ig: InterestGraph) -> dict[str, int]:
-            removed = ig.forget_user(user_id)
+        Runs on a freshly opened graph (the live ACTIVE version and the store as it is now, never a
+        pinned older one), then the server reloads so no answer includes the user any more.
+        """
+
+        def run(_: InterestGraph) -> dict[str, int]:
+            graph = opener()
+            try:
+                removed = graph.forget_user(user_id)
+            finally:
+                graph.close()
             holder.check(force=True)
             return removed
 

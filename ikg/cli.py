@@ -230,8 +230,12 @@ def migrate(ctx: click.Context, user_id: str, target_domain: str, k: int) -> Non
 @click.pass_context
 def explain(ctx: click.Context, user_id: str, item_id: str, limit: int) -> None:
     """Graph paths from USER_ID to ITEM_ID, each with the Cypher that returns it."""
+    from ikg.inputs import UnknownUserError, no_history_message
+
     with _open(ctx) as ig:
         paths = ig.explain(user_id, item_id, limit=limit)
+        if not paths and not ig.known_user(user_id):
+            raise UnknownUserError(no_history_message(user_id))
     table = Table(
         "kind",
         "path",

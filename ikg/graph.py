@@ -26,7 +26,6 @@ import pandas as pd
 from ikg.explain import explain_paths
 from ikg.inputs import (
     NotRefreshedError,
-    UnknownUserError,
     diversity_arg,
     item_id_arg,
     positive_int_arg,
@@ -303,18 +302,19 @@ class InterestGraph:
     def explain(self, user_id: str | int, item_id: str | int, limit: int = 5) -> list[Explanation]:
         """The strongest graph paths from the user to the item, each with Cypher that returns it.
 
-        A user with no history in the graph has no paths: UnknownUserError says so.
+        A user with no history in the graph has no paths: the list is empty and a warning is logged
+        (`known_user` tells the two cases apart).
         """
         user_id, item_id, limit = user_id_arg(user_id), item_id_arg(item_id), positive_int_arg(limit, "limit")
         model = self.model()
         if item_id not in model.index.item_index:
             raise UnknownItemError(f"item {item_id!r} is not in the graph (ingest it, then refresh)")
-        if user_id not in model.index.user_index:
-            raise UnknownUserError(
-                f"user {user_id!r} has no history in the graph (never seen, forgotten, or not refreshed "
-                "yet), so no path leads to any item; check the id, or ingest their events and refresh"
-            )
+        self._warn_cold(model, [user_id])
         return explain_paths(model, user_id, item_id, limit)
+
+    def known_user(self, user_id: str | int) -> bool:
+        """True when the active version has history for the user (False: never seen, forgotten, not refreshed)."""
+        return user_id_arg(user_id) in self.model().index.user_index
 
     def migrate(self, user_id: str | int, target_domain: str, k: int = 20, bridges: int = 8) -> Migration:
         """Carry a user's interests into `target_domain`: the bridging concepts and the items.

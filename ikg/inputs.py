@@ -71,6 +71,14 @@ def diversity_arg(value: Any) -> float:
     return value
 
 
+def no_history_message(user_id: str) -> str:
+    """Why a user has no paths or interests, and what to do about it."""
+    return (
+        f"user {user_id!r} has no history in the graph (never seen, forgotten, or not refreshed yet); "
+        "check the id, or ingest their events and refresh"
+    )
+
+
 def cold_start_reason(domain: str) -> str:
     """The reason shown on a recommendation made without any history of the user."""
     return f"popular in {domain}: no history for this user"

@@ -11,7 +11,6 @@ import pytest
 
 import gnn
 from ikg import InterestGraph, to_frame
-from ikg.inputs import UnknownUserError
 from ikg.results import Explanation, Migration, Profile, Recommendations
 from kg.synthetic import make_cross_domain
 
@@ -86,8 +85,8 @@ def test_migrate_profile_and_explain_of_an_unknown_user_say_so(built):
     assert all(r.cold_start for r in migration.items)
     profile = ig.profile("nobody-here")
     assert profile.cold_start and profile.interests == []
-    with pytest.raises(UnknownUserError, match="no history"):
-        ig.explain("nobody-here", data.items["item_id"].iloc[0])
+    assert ig.explain("nobody-here", data.items["item_id"].iloc[0]) == []
+    assert not ig.known_user("nobody-here") and ig.known_user("u0002") and ig.known_user(NUMERIC_USER)
 
 
 @pytest.mark.parametrize("bad", [["u1"], None, "", "   ", {"id": 1}, True, float("nan")])

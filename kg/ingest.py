@@ -21,6 +21,7 @@ and the few columns whose values may be lists (item categories and tags).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import html
 import json
 import math
@@ -323,6 +324,13 @@ def _time_scalar(value: Any) -> Any:
     """A value a timestamp may be parsed from (text or a real number); anything else cannot be one."""
     if isinstance(value, str):
         return value.strip()
+    if isinstance(value, (datetime.date, np.datetime64)):
+        try:
+            stamp = pd.Timestamp(value)
+            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+            return stamp.timestamp()
+        except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+            return _NOT_A_TIME
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         return _NOT_A_TIME
     return value

@@ -337,3 +337,15 @@ def test_the_public_api_stages_hostile_events_without_a_traceback(rows):
         staged = [pd.read_parquet(p) for _, kind, p in ig.workdir.pending() if kind == "events"]
         assert sum(len(f) for f in staged) == report["accepted"]
         ig.close()
+
+
+def test_datetime_objects_in_a_mixed_column_are_timestamps():
+    import datetime as dt
+
+    ts = [dt.datetime(2024, 1, 1), dt.date(2024, 1, 2), None, dt.datetime(9000, 1, 1), "2024-01-03", True]
+    frame = pd.DataFrame({"user_id": list("abcdef"), "item_id": "i", "ts": pd.Series(ts, dtype=object)})
+    result = ingest_events(frame, now=NOW)
+    assert dict(zip(result.clean["user_id"], result.clean["ts"])) == pytest.approx(
+        {"a": 1_704_067_200.0, "b": 1_704_153_600.0, "c": np.nan, "e": 1_704_240_000.0}, nan_ok=True
+    )
+    assert result.report["by_reason"] == {"future_ts": 1, "bad_ts": 1}

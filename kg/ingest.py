@@ -918,11 +918,15 @@ def ingest_events(
     )
     if event_id is not None:
         clean["event_id"] = _optional_text(event_id)
-    clean = clean[ok]
-    clean["event_key"] = event_keys(clean)
-    dup = clean["event_key"].duplicated(keep="first").to_numpy()
+    clean = clean[ok].reset_index(drop=True)
+    keys = event_keys(clean)
+    clean["event_key"] = keys
+    dup = pd.Series(keys).duplicated(keep="first").to_numpy()
     deduplicated = int(dup.sum())
-    clean = clean[~dup].drop(columns=["event_id"], errors="ignore").reset_index(drop=True)
+    if dup.any():
+        clean = clean[~dup].reset_index(drop=True)
+    if "event_id" in clean:
+        clean = clean.drop(columns=["event_id"])
     clean = clean.astype({"user_id": "str", "item_id": "str", "kind": "str"})
 
     quarantine, by_reason = _quarantine(original, rows, label, problems, unreadable, redact)

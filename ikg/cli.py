@@ -267,7 +267,7 @@ def demo(ctx: click.Context, out: str, users: int, fresh: bool, use_neo4j: bool)
 )
 @click.pass_context
 def eval(ctx: click.Context) -> None:
-    """Evaluate against popularity, item-kNN, LightGCN and text baselines (see `ikg eval --help`)."""
+    """Evaluate the system beside the built-in baselines (their list: `ikg eval --help`)."""
     from ikg.eval.cli import main as eval_main
 
     sys.exit(eval_main(list(ctx.args)))

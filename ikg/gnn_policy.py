@@ -90,7 +90,7 @@ def gnn_step(
 
     has_model = previous is not None and previous.exists()
     forgotten: list[str] = []
-    if has_model and not full:
+    if previous is not None and has_model and not full:
         users = set(snapshot.node_keys("User"))
         forgotten = [u for u in load_checkpoint(previous).get("user_keys", []) if u not in users]
     decision = decide_gnn(

@@ -18,7 +18,6 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +50,31 @@ class UnknownItemError(KeyError):
     """An item id that is neither in the graph nor waiting in the inbox."""
 
 
-@dataclass(frozen=True)
 class _Served:
-    """One whole version as served: its ACTIVE fingerprint, state, serving model and graph store."""
+    """One whole version as served: its ACTIVE fingerprint, state, graph store and (built on first
+    use, once) its serving model."""
 
-    signature: tuple[int, int, int] | None
-    version: str | None
-    state: State
-    model: ServingModel | None
-    store: GraphStore
+    def __init__(self, signature: tuple[int, int, int] | None, state: State, store: GraphStore) -> None:
+        self.signature, self.state, self.store = signature, state, store
+        self.version = state.version
+        self._model: ServingModel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> ServingModel | None:
+        if self._model is None and self.version is not None:
+            with self._lock:
+                if self._model is None:
+                    state = self.state
+                    snapshot = (
+                        snapshot_from_tables(state.tables, {"active_version": state.version})
+                        if has_rows(state.tables)
+                        else self.store.snapshot()
+                    )
+                    self._model = ServingModel.build(
+                        snapshot, state.version, state.arrays, state.meta.get("blend"), state.meta.get("walk")
+                    )
+        return self._model
 
 
 class InterestGraph:
@@ -284,17 +299,7 @@ class InterestGraph:
                 store = self._embedded_at(generation)
                 self.store = store
             self._store_tag = tag
-        model = None
-        if state.version is not None:
-            snapshot = (
-                snapshot_from_tables(state.tables, {"active_version": state.version})
-                if has_rows(state.tables)
-                else store.snapshot()
-            )
-            model = ServingModel.build(
-                snapshot, state.version, state.arrays, state.meta.get("blend"), state.meta.get("walk")
-            )
-        return _Served(signature, state.version, state, model, store)
+        return _Served(signature, state, store)
 
     def _current_state(self) -> State:
         return self._serving().state

@@ -64,7 +64,12 @@ def test_a_refresh_killed_anywhere_leaves_the_old_version_and_a_rerun_equals_a_c
     rng = random.Random(14)
     for _ in range(RANDOM_KILLS):
         proc = start(["refresh", str(folder)])
-        time.sleep(rng.uniform(3.0, 12.0))
+        deadline = time.monotonic() + 120
+        while (
+            not (folder / ".refresh.owner").exists() and proc.poll() is None and time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.5, 8.0))  # somewhere inside the refresh, after it took the lock
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         kills.append(("random", proc.returncode))

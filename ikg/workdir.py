@@ -188,7 +188,7 @@ class Workdir:
         staging.mkdir(parents=True)
         for name, frame in tables.items():
             frame.reset_index(drop=True).to_parquet(staging / f"{name}.parquet", index=False)
-        np.savez(staging / "arrays.npz", **arrays)
+        np.savez(staging / "arrays.npz", **arrays)  # type: ignore[arg-type]
         (staging / "meta.json").write_text(json.dumps(meta, default=str, sort_keys=True))
         info = folder / VERSION_FILE
         if info.exists():

@@ -454,12 +454,15 @@ class EmbeddedStore(GraphStore):
         return int(pointer.read_text().strip().rsplit("-", 1)[1])
 
     def _prune(self, keep: str) -> None:
+        assert self.path is not None, "only a stored graph has generations"
         generations = sorted(p for p in self.path.glob("graph-*") if p.is_dir())
         for old in generations[:-_KEEP_GENERATIONS]:
             if old.name != keep:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _load(self, name: str | None = None) -> None:
+        if self.path is None:
+            return
         if name is None:
             generation = self._current_generation()
             if generation is None:

@@ -29,13 +29,13 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-Source = pd.DataFrame | str | Path
+Source: TypeAlias = pd.DataFrame | str | Path
 
 ITEM_REQUIRED = ("item_id", "domain", "title")
 ITEM_OPTIONAL = ("description", "categories", "tags")
@@ -166,7 +166,7 @@ def _read_jsonl(path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[d
     for lineno, ln in keep:
         try:
             obj = json.loads(ln)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             obj, why = None, f"not valid JSON ({exc.msg} at char {exc.pos})"
         else:
             why = "" if isinstance(obj, dict) else f"a JSON {type(obj).__name__}, not an object"
@@ -214,12 +214,12 @@ def _read_json_array(
     return pd.DataFrame.from_records([d for d in data if isinstance(d, dict)]), rows[good], bad
 
 
-def _open_compressed(path: Path):
+def _open_compressed(path: Path) -> Any:
     import bz2
     import gzip
     import lzma
 
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
+    opener: Any = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
     return opener(path, "rt", encoding="utf-8")
 
 

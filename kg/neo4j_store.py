@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -378,7 +378,7 @@ class Neo4jStore(GraphStore):
         found: list[Neighbour] = []
         for rel in rels or list(EDGE_TYPES):
             et = edge_type(rel)
-            ends = []
+            ends: list[tuple[Literal["out", "in"], str, str]] = []
             if direction in ("out", "both") and et.source == label:
                 ends.append(("out", et.target, f"(n)-[r:`{et.type}`]->(m:`{et.target}`)"))
             if direction in ("in", "both") and et.target == label:

@@ -67,7 +67,7 @@ class _Served:
                 if self._model is None:
                     state = self.state
                     snapshot = (
-                        snapshot_from_tables(state.tables, {"active_version": state.version})
+                        snapshot_from_tables(state.tables, {"active_version": str(state.version)})
                         if has_rows(state.tables)
                         else self.store.snapshot()
                     )
@@ -212,6 +212,7 @@ class InterestGraph:
         return report
 
     def _embedded_at(self, generation: str | None) -> EmbeddedStore:
+        assert isinstance(self.store, EmbeddedStore) and self.store.path is not None
         return EmbeddedStore(self.store.path, generation=generation, prune=False)
 
     def _writer_store(self) -> None:
@@ -277,16 +278,15 @@ class InterestGraph:
                 return served
             for attempt in range(20):
                 signature = self.workdir.active_signature()
-                info = self.workdir.active()
                 try:
-                    served = self._load_version(signature, info)
+                    loaded = self._load_version(signature, self.workdir.active())
                     break
                 except (VersionNotFoundError, FileNotFoundError):
                     if attempt == 19:
                         raise
-                    time.sleep(0.05)
-            self._served = served
-            return served
+                    time.sleep(0.05)  # a version pruned or purged under us: read ACTIVE again
+            self._served = loaded
+            return loaded
 
     def _load_version(self, signature, info: dict[str, Any]) -> _Served:
         state = self.workdir.load_state(info)

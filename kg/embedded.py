@@ -436,7 +436,7 @@ class EmbeddedStore(GraphStore):
         if self.path is None:
             return []
         current = self._current_generation()
-        keep = {*keep, self.generation, f"graph-{current:06d}" if current else None}
+        keep = {*keep, *(g for g in (self.generation, f"graph-{current:06d}" if current else None) if g)}
         gone = [name for name in self.generations() if name not in keep]
         for name in gone:
             shutil.rmtree(self.path / name, ignore_errors=True)

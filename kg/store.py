@@ -150,8 +150,9 @@ class GraphStore(abc.ABC):
         """A block whose writes become visible together or not at all (stores that need one override)."""
         return nullcontext()
 
-    def flush(self) -> None:
-        """Make written data durable (a no-op where every write already is)."""
+    def flush(self) -> str | None:
+        """Make written data durable (a no-op where every write already is); name what was written, if any."""
+        return None
 
     def close(self) -> None:
         """Release connections and files."""

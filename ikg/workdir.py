@@ -222,7 +222,7 @@ class Workdir:
             except (OSError, ValueError):
                 if folder.name.removeprefix("state-") != active:
                     continue
-                info = {k: v for k, v in self.active().items()}
+                info = dict(self.active())
             meta_file = folder / "meta.json"
             meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
             out.append(

@@ -32,7 +32,8 @@ from ikg.serving import ServingModel
 from ikg.workdir import State, VersionNotFoundError, Workdir, write_json_atomic
 from kg.embedded import EmbeddedStore
 from kg.faults import pause_point
-from kg.ingest import ingest_events, ingest_items, write_quarantine
+from kg.ids import id_digest, normalise_id
+from kg.ingest import drop_seen, event_keys, ingest_events, ingest_items, write_quarantine
 from kg.neo4j_store import Neo4jConfig, Neo4jStore
 from kg.row_snapshot import has_rows, snapshot_from_tables
 from kg.store import GraphStore
@@ -146,13 +147,29 @@ class InterestGraph:
         result = ingest_items(items)
         return self._stage("items", result)
 
-    def ingest_events(self, events: pd.DataFrame | str | os.PathLike[str]) -> dict[str, Any]:
-        """Validate behaviour events (user_id, item_id, [kind], [ts], [rating], [text]) and stage them.
+    def ingest_events(
+        self, events: pd.DataFrame | str | os.PathLike[str], *, allow_forgotten: bool = False
+    ) -> dict[str, Any]:
+        """Validate behaviour events (user_id, item_id, [kind], [ts], [rating], [text], [event_id]) and stage them.
 
-        Events on items that are neither in the graph nor staged are quarantined.
+        Events on items that are neither in the graph nor staged are quarantined, and so are
+        events of users removed by `forget_user` unless `allow_forgotten=True`. An event already
+        stored or staged (same identity, see `kg.ingest.event_keys`) counts as deduplicated.
         """
-        result = ingest_events(events, known_items=self._known_items(), rating_scale=(0.0, 5.0))
-        return self._stage("events", result)
+        result = ingest_events(
+            events,
+            known_items=self._known_items(),
+            rating_scale=(0.0, 5.0),
+            forgotten=None if allow_forgotten else self.workdir.forgotten(),
+        )
+        return self._stage("events", drop_seen(result, self._seen_event_keys()))
+
+    def _seen_event_keys(self) -> np.ndarray:
+        """Identities of the events in the active version and in the inbox."""
+        frames = [self._current_state().table("events")]
+        frames += [pd.read_parquet(path) for _, kind, path in self.workdir.pending() if kind == "events"]
+        keys = [event_keys(f) for f in frames if len(f)]
+        return np.concatenate(keys) if keys else np.zeros(0, dtype="uint64")
 
     def _stage(self, kind: str, result) -> dict[str, Any]:
         if len(result.quarantine):
@@ -508,6 +525,7 @@ class InterestGraph:
                 }
             ]
         )
+        event["event_key"] = event_keys(event)
         self.workdir.stage("events", event)
         with self.workdir.inbox_lock():
             dislikes = self._live_dislikes()
@@ -527,21 +545,20 @@ class InterestGraph:
     def forget_user(self, user_id: str, wait: float = 600.0) -> dict[str, int]:
         """Remove the user and everything derived from them, in every kept version.
 
-        Graph store, every kept version's tables, vectors and GNN checkpoint (the user's learned
-        ID row is dropped at once), embedded generations kept for rollback, inbox, dislikes and
-        quarantine rows (raw and normalised id forms). Waits up to `wait` seconds for a running
-        refresh. See ikg/forget.py for what remains where (Neo4j store files until compaction).
+        The user's id digest (sha256 of the normalised id, never the id) goes into
+        `<path>/forgotten.json` first, so later ingests quarantine their events ("forgotten user").
+        Then: graph store, every kept version's tables, vectors and GNN checkpoint (the user's
+        learned ID row is dropped at once), embedded generations kept for rollback, inbox,
+        dislikes and quarantine rows (raw and normalised id forms). Waits up to `wait` seconds
+        for a running refresh. docs/reliability.md says what remains where (Neo4j store files
+        until compaction).
         """
         from ikg import forget
 
+        canonical = normalise_id(user_id)
         forms = forget.id_forms(user_id)
-        canonical = next(iter(sorted(forms)))
-        try:
-            from kg.ids import normalise_id
-
-            canonical = normalise_id(user_id)
-        except ValueError:
-            pass
+        with self.workdir.inbox_lock():
+            self.workdir.add_forgotten(id_digest(canonical))
         with refresh_lock(self.workdir.path, wait, what="forget"):
             self._writer_store()
             removed: dict[str, int] = {}

@@ -9,6 +9,7 @@
                                           Neo4j is configured)
     <path>/ACTIVE                         JSON naming the serving version; replaced atomically
     <path>/quarantine/quarantine.jsonl    rejected rows with file, row, column and reason
+    <path>/forgotten.json                 sha256 digests of users removed by forget_user (no raw ids)
 
 A version is one unit: a refresh writes its state folder, checkpoint and graph generation
 first, then version.json, and replaces ACTIVE last with one rename. A process killed at any
@@ -55,6 +56,11 @@ KEEP_VERSIONS = int(os.environ.get("IKG_KEEP_VERSIONS", "3"))
 VERSION_FILE = "version.json"
 STALE_TMP_SECONDS = 3600
 """Temp files older than this are leftovers of killed writers (younger ones may be in use)."""
+
+
+def _is_version(name: str) -> bool:
+    """Whether a folder name is a version this project made (never delete anything else)."""
+    return name.startswith("v") and name[1:].isdigit()
 
 
 class VersionNotFoundError(LookupError):
@@ -272,12 +278,15 @@ class Workdir:
         for p in [*self.path.glob(".staging-*"), *self.path.glob(".trash-*")]:
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p.name)
-        for p in self.path.glob("state-*"):
-            if p.name.removeprefix("state-") not in refs["versions"]:
+        for p in self.path.glob("state-v*"):
+            if (
+                _is_version(p.name.removeprefix("state-"))
+                and p.name.removeprefix("state-") not in refs["versions"]
+            ):
                 shutil.rmtree(p, ignore_errors=True)
                 removed.append(p.name)
-        for p in (self.path / "models").iterdir():
-            if p.name not in refs["versions"]:
+        for p in (self.path / "models").glob("v*"):
+            if _is_version(p.name) and p.name not in refs["versions"]:
                 shutil.rmtree(p, ignore_errors=True)
                 removed.append(f"models/{p.name}")
         cutoff = time.time() - STALE_TMP_SECONDS
@@ -288,6 +297,21 @@ class Workdir:
             except FileNotFoundError:
                 continue
         return removed
+
+    # ---- forgotten users ------------------------------------------------------------------
+    @property
+    def forgotten_path(self) -> Path:
+        return self.path / "forgotten.json"
+
+    def forgotten(self) -> set[str]:
+        """Digests (`kg.ids.id_digest`) of the users removed by forget_user."""
+        path = self.forgotten_path
+        return set(json.loads(path.read_text()).get("sha256", [])) if path.exists() else set()
+
+    def add_forgotten(self, digest: str) -> None:
+        """Record a forgotten user's digest (written atomically), so ingest can refuse their events."""
+        known = self.forgotten() | {digest}
+        write_json_atomic(self.forgotten_path, {"sha256": sorted(known)})
 
     def model_dir(self, version: str) -> Path:
         return self.path / "models" / version

@@ -346,8 +346,27 @@ class Neo4jStore(GraphStore):
         )
 
     def clear(self) -> None:
+        """Remove the project's nodes (its labels and markers) only; other data in the database stays."""
         with self._translated(), self._session() as session:
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run(
+                "MATCH (n) WHERE any(l IN labels(n) WHERE l IN $labels) "
+                "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
+                labels=[*NODE_TYPES, _META_LABEL],
+            ).consume()
+
+    def count_foreign_nodes(self) -> int:
+        """Nodes that carry none of the project's labels (data this project did not write)."""
+        query = "MATCH (n) WHERE none(l IN labels(n) WHERE l IN $labels) RETURN count(n) AS n"
+        return int(self._read(query, labels=[*NODE_TYPES, _META_LABEL])[0]["n"])
+
+    def count_keys_outside(self, label: str, keys: Sequence[str] = (), prefix: str | None = None) -> int:
+        """Nodes of `label` whose key is neither in `keys` nor starts with `prefix`."""
+        nt = node_type(label)
+        query = (
+            f"MATCH (n:`{nt.label}`) WHERE NOT n.`{nt.key}` IN $keys "
+            f"AND ($prefix IS NULL OR NOT n.`{nt.key}` STARTS WITH $prefix) RETURN count(n) AS n"
+        )
+        return int(self._read(query, keys=list(keys), prefix=prefix)[0]["n"])
 
     def close(self) -> None:
         self._driver.close()

@@ -144,7 +144,7 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def clear(self) -> None:
-        """Remove every node, edge and marker."""
+        """Remove every node, edge and marker the project wrote (and nothing else)."""
 
     def atomic(self) -> AbstractContextManager[None]:
         """A block whose writes become visible together or not at all (stores that need one override)."""

@@ -23,8 +23,6 @@ FAST_GNN = gnn.GnnConfig(epochs=8, eval_every=4, patience=1)
 VICTIM = "victim-zq7"
 NUMERIC = 8675309
 NEEDLES = (VICTIM, str(NUMERIC))
-ALLOWED_FILES = ("forgotten",)
-"""Files that keep a forgotten id on purpose (the forgotten-users registry that makes ingest refuse them)."""
 
 
 def victim_events(data, offset: float) -> pd.DataFrame:
@@ -87,8 +85,6 @@ def _texts(path: Path) -> list[str]:
 def leftovers(folder: Path) -> list[str]:
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if any(a in path.name for a in ALLOWED_FILES):
-            continue
         for text in _texts(path):
             hits = [n for n in NEEDLES if n in text]
             if hits:

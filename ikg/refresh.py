@@ -36,7 +36,9 @@ from ikg.serving import DEFAULT_BLEND
 from ikg.tuning import tune_blend
 from ikg.workdir import Workdir
 from kg import builder
+from kg.faults import crash_point
 from kg.ingest import event_keys, write_quarantine
+from kg.row_snapshot import rows_from_snapshot, snapshot_from_rows
 from kg.store import GraphStore
 from kg.weights import WeightConfig, aggregate_interactions
 
@@ -196,6 +198,25 @@ def _old_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame() if frame.empty or "_empty" in frame else frame
 
 
+def _baseline_rows(
+    store: GraphStore, state, new_rows: builder.GraphRows, full: bool
+) -> dict[str, pd.DataFrame]:
+    """The rows the store holds now, to diff the new version against.
+
+    Normally the active version's own rows. When the store's `active_version` marker names
+    another version (a refresh killed after its store commit, a rollback, a fresh store) or on
+    a full refresh, the store's real content, so the write converges to exactly the new rows
+    without emptying the live graph first.
+    """
+    marker = store.get_meta("active_version")
+    if not full and state.version is not None and marker == state.version:
+        return {name: _old_rows(state.table(f"rows_{name}")) for name in ROW_TABLES}
+    if state.version is None and marker is None and not any(store.counts().values()):
+        return {name: pd.DataFrame() for name in ROW_TABLES}
+    log.info("refresh: diffing against the store's content (marker %s, active %s)", marker, state.version)
+    return rows_from_snapshot(store.snapshot(), {**new_rows.nodes, **new_rows.edges})
+
+
 def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events: int) -> dict[str, Any]:
     """Re-choose the blend on a full refresh or once RETUNE_FRACTION of the events are new; else keep it."""
     tuned_events = state.meta.get("blend_tuning", {}).get("events")
@@ -230,7 +251,8 @@ def run_refresh(
     """Run one refresh; see the module docstring. Raises on failure, leaving the old version active."""
     timer = Timer()
     state = workdir.load_state()
-    pending = workdir.pending()
+    with workdir.inbox_lock():
+        pending = workdir.pending()
     if not pending and state.version and not full:
         return RefreshReport(
             True, state.version, store.counts(), {}, 0, 0, 0, {}, state.meta.get("graph", {})
@@ -257,18 +279,19 @@ def run_refresh(
         quarantined = int(unknown.sum()) if len(new_events) else 0
         if quarantined:
             bad = new_events[unknown]
-            write_quarantine(
-                pd.DataFrame(
-                    {
-                        "source": "inbox events",
-                        "row": bad.index + 1,
-                        "column": "item_id",
-                        "reason": [f"unknown item {i!r}: ingest the item first" for i in bad["item_id"]],
-                        "raw": bad.to_json(orient="records", lines=True).splitlines(),
-                    }
-                ),
-                workdir.quarantine_dir,
-            )
+            with workdir.inbox_lock():
+                write_quarantine(
+                    pd.DataFrame(
+                        {
+                            "source": "inbox events",
+                            "row": bad.index + 1,
+                            "column": "item_id",
+                            "reason": [f"unknown item {i!r}: ingest the item first" for i in bad["item_id"]],
+                            "raw": bad.to_json(orient="records", lines=True).splitlines(),
+                        }
+                    ),
+                    workdir.quarantine_dir,
+                )
             new_events = new_events[~unknown]
         events = (
             pd.concat([old_events, new_events[EVENT_COLUMNS]], ignore_index=True)
@@ -353,16 +376,14 @@ def run_refresh(
                 "RELATED_TO": related_edges.reset_index(drop=True),
             },
         )
-        if full:
-            store.clear()
+        baseline = _baseline_rows(store, state, new_rows, full)
         changed_rows, removed_rows = builder.GraphRows(), builder.GraphRows()
         for name, kind in ROW_TABLES.items():
-            old = pd.DataFrame() if full else _old_rows(state.table(f"rows_{name}"))
             ignore = ["updated"] if name == "INTERESTED_IN" else []
-            diff, gone = builder.diff_rows(old, getattr(new_rows, kind)[name], ignore=ignore)
+            diff, gone = builder.diff_rows(baseline[name], getattr(new_rows, kind)[name], ignore=ignore)
             getattr(changed_rows, kind)[name] = diff
             getattr(removed_rows, kind)[name] = gone
-        written = builder.write_graph(store, changed_rows, removed_rows)
+        crash_point("rows")
     bar.update()
 
     with timer.step("text_vectors"):
@@ -375,8 +396,6 @@ def run_refresh(
         encoded = get_text_encoder().encode([item_text(r) for r in need], show_progress=progress)
         reuse.update({r.item_id: v for r, v in zip(need, encoded)})
         item_vectors = np.stack([reuse[i] for i in items["item_id"]]).astype(np.float32)
-        if len(need):
-            store.write_vectors("Item", [r.item_id for r in need], encoded, prop="text_embedding")
         concept_keys = [k for k in vocab.keys if k in used]
         concept_vectors = (
             vocab.vectors[[vocab.keys.index(k) for k in concept_keys]]
@@ -385,15 +404,13 @@ def run_refresh(
         )
         new_concepts = set(changed_rows.nodes["Concept"]["key"])
         idx = [i for i, k in enumerate(concept_keys) if k in new_concepts]
-        if idx:
-            store.write_vectors(
-                "Concept", [concept_keys[i] for i in idx], concept_vectors[idx], prop="text_embedding"
-            )
     bar.update()
 
     gnn_info: dict[str, Any] = {}
+    gnn_result = None
     arrays = {"item_text": item_vectors, "concept_vectors": vocab.vectors}
-    snapshot = store.snapshot()
+    snapshot = snapshot_from_rows(new_rows.nodes, new_rows.edges, {"active_version": version})
+    crash_point("gnn")
     with timer.step("gnn"):
         if use_gnn:
             import gnn
@@ -416,7 +433,7 @@ def run_refresh(
                 gnn_retrain_fraction,
                 progress,
             )
-            gnn.write_vectors(store, result)
+            gnn_result = result
             for label, (keys, matrix) in result.vectors.items():
                 arrays[f"gnn_{label}"] = matrix
                 arrays[f"gnn_{label}_keys"] = np.array(keys, dtype=str)
@@ -458,12 +475,31 @@ def run_refresh(
         "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")},
     }
     workdir.write_state(version, tables, arrays, meta)
-    store.set_meta("active_version", version)
-    store.flush()
-    inbox_seq = max([seq for seq, _, _ in pending], default=workdir.active().get("inbox_seq", 0))
-    workdir.activate(
-        {"version": version, "previous": state.version, "inbox_seq": inbox_seq, "created": time.time()}
+    crash_point("state_written")
+    with timer.step("commit_graph"), store.atomic():
+        written = builder.write_graph(store, changed_rows, removed_rows)
+        if len(need):
+            store.write_vectors("Item", [r.item_id for r in need], encoded, prop="text_embedding")
+        if idx:
+            store.write_vectors(
+                "Concept", [concept_keys[i] for i in idx], concept_vectors[idx], prop="text_embedding"
+            )
+        if gnn_result is not None:
+            import gnn
+
+            gnn.write_vectors(store, gnn_result)
+        store.set_meta("active_version", version)
+    crash_point("graph_written")
+    generation = store.flush()
+    crash_point("graph_flushed")
+    inbox_seq = max(
+        [seq for seq, _, _ in pending], default=state.info.get("inbox_seq", 0) if state.info else 0
     )
+    info = {"version": version, "previous": state.version, "inbox_seq": inbox_seq, "created": time.time()}
+    if generation:
+        info["graph"] = generation
+    workdir.activate(info)
+    crash_point("activated")
     workdir.drop_consumed()
     log.info("refresh: version %s active (%s)", version, graph_counts)
     return RefreshReport(

@@ -58,6 +58,8 @@ class Recommendation(_Plain):
     similarity: float
     components: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    version: str | None = None
+    """The serving version (graph + vectors) this answer came from."""
 
     @property
     def match(self) -> str:
@@ -85,6 +87,7 @@ class Migration(_Plain):
     cold_start: bool
     bridges: list[Bridge]
     items: list[Recommendation]
+    version: str | None = None
 
 
 @dataclass
@@ -105,6 +108,7 @@ class Profile(_Plain):
     topics: list[dict[str, Any]]
     domains: dict[str, int]
     drift: list[dict[str, Any]]
+    version: str | None = None
 
 
 @dataclass

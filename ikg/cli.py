@@ -8,6 +8,7 @@
     ikg profile USER                      interest points, topics, drift
     ikg feedback USER ITEM like|dislike   record feedback (a dislike filters at once)
     ikg forget USER                       remove a user and everything derived from them
+    ikg versions | rollback VERSION       kept versions; serve an earlier one again
     ikg demo                              the whole pipeline on the shipped sample catalog
     ikg eval ...                          evaluation against baselines
     ikg cypher list | run NAME            saved exploration queries (read-only by default)
@@ -25,6 +26,8 @@ import json
 import logging
 import os
 import sys
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -137,14 +140,23 @@ def ingest(
 
 @main.command()
 @click.option("--full", is_flag=True, help="re-extract everything and rebuild the graph")
+@click.option(
+    "--wait",
+    default=0.0,
+    show_default=True,
+    help="seconds to wait for a refresh already running on this folder (else fail at once)",
+)
 @click.pass_context
-def refresh(ctx: click.Context, full: bool) -> None:
+def refresh(ctx: click.Context, full: bool, wait: float) -> None:
     """Take only what is new, update graph and vectors, and swap the version atomically."""
-    with _open(ctx) as ig:
-        report = ig.refresh(full=full, progress=not ctx.obj["json"])
+    with _writer_errors(), _open(ctx) as ig:
+        report = ig.refresh(full=full, progress=not ctx.obj["json"], wait=wait)
     table = Table("what", "value", title="refresh" + (" (nothing new)" if report.noop else ""))
     table.add_row("model version", str(report.model_version))
     table.add_row("new items / events", f"{report.new_items} / {report.new_events}")
+    if report.gnn.get("reason"):
+        done = "retrained" if report.gnn.get("retrained") else "not retrained"
+        table.add_row("gnn", f"{done}: {report.gnn['reason']}")
     for name, count in report.counts.items():
         table.add_row(name, str(count))
     for name, secs in report.timings.items():
@@ -304,8 +316,50 @@ def forget(ctx: click.Context, user_id: str, yes: bool) -> None:
     """Remove USER_ID and everything derived from them."""
     if not yes:
         click.confirm(f"remove user {user_id!r} and everything derived from them?", abort=True)
-    with _open(ctx) as ig:
+    with _writer_errors(), _open(ctx) as ig:
         _emit(ctx, ig.forget_user(user_id))
+
+
+@main.command()
+@click.pass_context
+def versions(ctx: click.Context) -> None:
+    """Versions kept for rollback, newest first (the serving one marked)."""
+    with _writer_errors(), _open(ctx) as ig:
+        kept = ig.versions()
+    table = Table("", "version", "created", "inbox seq", "graph", title="versions")
+    for v in kept:
+        created = datetime.fromtimestamp(float(v.get("created", 0)), UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(
+            "*" if v["active"] else "",
+            v["version"],
+            created,
+            str(v.get("inbox_seq")),
+            str(v.get("graph", "")),
+        )
+    _emit(ctx, kept, table)
+
+
+@main.command()
+@click.argument("version")
+@click.option("--wait", default=0.0, show_default=True, help="seconds to wait for a running refresh")
+@click.pass_context
+def rollback(ctx: click.Context, version: str, wait: float) -> None:
+    """Serve VERSION (one of `ikg versions`) again."""
+    with _writer_errors(), _open(ctx) as ig:
+        _emit(ctx, ig.rollback(version, wait=wait))
+
+
+@contextmanager
+def _writer_errors():
+    """Busy folder, unreachable Neo4j, unknown version: one clear line, no traceback."""
+    from ikg.locks import RefreshBusyError
+    from ikg.workdir import VersionNotFoundError
+    from kg.neo4j_store import Neo4jUnavailableError
+
+    try:
+        yield
+    except (RefreshBusyError, Neo4jUnavailableError, VersionNotFoundError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
 
 
 @main.command()
@@ -352,7 +406,7 @@ def demo(
 )
 @click.pass_context
 def eval(ctx: click.Context) -> None:
-    """Evaluate against popularity, item-kNN, LightGCN and text baselines (see `ikg eval --help`)."""
+    """Evaluate the system beside the built-in baselines (their list: `ikg eval --help`)."""
     from ikg.eval.cli import main as eval_main
 
     sys.exit(eval_main(list(ctx.args)))

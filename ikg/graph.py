@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ikg.explain import explain_paths
+from ikg.gnn_policy import GNN_RETRAIN_FRACTION
 from ikg.inputs import (
     NotRefreshedError,
     diversity_arg,
@@ -32,6 +34,7 @@ from ikg.inputs import (
     user_id_arg,
     user_ids_arg,
 )
+from ikg.locks import refresh_lock
 from ikg.refresh import run_refresh
 from ikg.results import (
     Bridge,
@@ -43,11 +46,13 @@ from ikg.results import (
     RefreshReport,
 )
 from ikg.serving import ServingModel
-from ikg.workdir import Workdir
+from ikg.workdir import State, VersionNotFoundError, Workdir, write_json_atomic
 from kg.embedded import EmbeddedStore
+from kg.faults import pause_point
 from kg.ids import id_digest
 from kg.ingest import drop_seen, event_keys, ingest_events, ingest_items, write_quarantine
 from kg.neo4j_store import Neo4jConfig, Neo4jStore
+from kg.row_snapshot import has_rows, snapshot_from_tables
 from kg.store import GraphStore
 from kg.weights import WeightConfig
 
@@ -63,6 +68,33 @@ class UnknownItemError(KeyError):
     """An item id that is neither in the graph nor waiting in the inbox."""
 
 
+class _Served:
+    """One whole version as served: its ACTIVE fingerprint, state, graph store and (built on first
+    use, once) its serving model."""
+
+    def __init__(self, signature: tuple[int, int, int] | None, state: State, store: GraphStore) -> None:
+        self.signature, self.state, self.store = signature, state, store
+        self.version = state.version
+        self._model: ServingModel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> ServingModel | None:
+        if self._model is None and self.version is not None:
+            with self._lock:
+                if self._model is None:
+                    state = self.state
+                    snapshot = (
+                        snapshot_from_tables(state.tables, {"active_version": str(state.version)})
+                        if has_rows(state.tables)
+                        else self.store.snapshot()
+                    )
+                    self._model = ServingModel.build(
+                        snapshot, state.version, state.arrays, state.meta.get("blend"), state.meta.get("walk")
+                    )
+        return self._model
+
+
 class InterestGraph:
     """A knowledge-graph interest model over one store and one working folder."""
 
@@ -75,16 +107,22 @@ class InterestGraph:
         use_gnn: bool = True,
         gnn_config: Any = None,
         weights: WeightConfig | None = None,
+        gnn_retrain_fraction: float = GNN_RETRAIN_FRACTION,
+        keep_versions: int | None = None,
     ) -> None:
         self.store = store
-        self.workdir = Workdir(workdir)
+        self.workdir = Workdir(workdir, keep_versions=keep_versions)
+        self._served: _Served | None = None
+        self._store_tag: tuple[str | None, str | None] | None = None
+        self._load_lock = threading.Lock()
+        if isinstance(store, EmbeddedStore) and store.path is not None:
+            store._prune_old = False
         self.extractor = extractor
         self.extractor_options = dict(extractor_options or {})
         self.use_gnn = use_gnn
         self.gnn_config = gnn_config
         self.weights = weights or WeightConfig()
-        self._model: ServingModel | None = None
-        self._state = None
+        self.gnn_retrain_fraction = gnn_retrain_fraction
 
     @classmethod
     def open(
@@ -154,7 +192,8 @@ class InterestGraph:
 
     def _stage(self, kind: str, result) -> dict[str, Any]:
         if len(result.quarantine):
-            path = write_quarantine(result.quarantine, self.workdir.quarantine_dir)
+            with self.workdir.inbox_lock():
+                path = write_quarantine(result.quarantine, self.workdir.quarantine_dir)
             log.warning(
                 "%s: %d rows quarantined (see %s); first: %s",
                 kind,
@@ -167,74 +206,159 @@ class InterestGraph:
         return dict(result.report)
 
     def _known_items(self) -> set[str]:
-        known = set(self._current_state().table("items").get("item_id", pd.Series(dtype=str)))
+        known = set(self._serving().state.table("items").get("item_id", pd.Series(dtype=str)))
         for _, kind, path in self.workdir.pending():
             if kind == "items":
                 known |= set(pd.read_parquet(path, columns=["item_id"])["item_id"])
         return known
 
-    # ---- refresh ------------------------------------------------------------------------
-    def refresh(self, full: bool = False, progress: bool = True) -> RefreshReport:
+    # ---- refresh and versions ------------------------------------------------------------
+    def refresh(self, full: bool = False, progress: bool = True, wait: float = 0.0) -> RefreshReport:
         """Take what is new, update graph and vectors, and switch to the new version atomically.
 
-        A refresh that fails leaves the previous version serving (and the embedded store is
-        reloaded from its last complete generation).
+        One refresh per data folder at a time: another running refresh makes this one wait up
+        to `wait` seconds, then raise RefreshBusyError (naming its pid and start time). A
+        refresh that fails or is killed leaves the previous version serving; what it left
+        behind is removed by the next refresh.
         """
         from encoders import get_extractor
 
-        try:
-            report = run_refresh(
-                self.store,
-                self.workdir,
-                lambda: get_extractor(self.extractor, **self.extractor_options),
-                full=full,
-                gnn_config=self.gnn_config,
-                use_gnn=self.use_gnn,
-                weights=self.weights,
-                progress=progress,
-            )
-        except Exception:
-            if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
-                self.store = EmbeddedStore(self.store.path)
-            raise
-        finally:
-            self._model, self._state = None, None
+        with refresh_lock(self.workdir.path, wait):
+            pause_point("refresh_locked")
+            self.workdir.clean_stale()
+            self._writer_store()
+            try:
+                report = run_refresh(
+                    self.store,
+                    self.workdir,
+                    lambda: get_extractor(self.extractor, **self.extractor_options),
+                    full=full,
+                    gnn_config=self.gnn_config,
+                    use_gnn=self.use_gnn,
+                    weights=self.weights,
+                    progress=progress,
+                    gnn_retrain_fraction=self.gnn_retrain_fraction,
+                )
+            except Exception:
+                if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
+                    self.store = self._embedded_at(self.workdir.active().get("graph"))
+                raise
+            finally:
+                self._served = None
+            self._prune_graphs()
         return report
 
+    def _embedded_at(self, generation: str | None) -> EmbeddedStore:
+        assert isinstance(self.store, EmbeddedStore) and self.store.path is not None
+        return EmbeddedStore(self.store.path, generation=generation, prune=False)
+
+    def _writer_store(self) -> None:
+        """Make the embedded store hold exactly the active version's generation before writing."""
+        if not isinstance(self.store, EmbeddedStore) or self.store.path is None:
+            return
+        wanted = self.workdir.active().get("graph")
+        if self.store._dirty or (wanted and self.store.generation != wanted):
+            self.store = self._embedded_at(wanted)
+
+    def _prune_graphs(self) -> None:
+        if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
+            self.store.remove_generations(self.workdir.referenced()["graphs"])
+
+    @property
+    def version(self) -> str | None:
+        """The version this InterestGraph serves now (ACTIVE is re-checked on every call)."""
+        return self._serving().version
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Committed versions kept for rollback, newest first (`active` marks the serving one)."""
+        return self.workdir.versions()
+
+    def rollback(self, version: str, wait: float = 0.0) -> dict[str, Any]:
+        """Serve a kept earlier (or later) version again; the graph store is brought to its rows.
+
+        The next refresh builds on the rolled-back version; inbox batches consumed by later
+        versions are not replayed (re-ingest them if they should count).
+        """
+        from ikg.versions import project_state
+
+        with refresh_lock(self.workdir.path, wait, what="rollback"):
+            current = self.workdir.active()
+            info = self.workdir.version_info(version)
+            state = self.workdir.load_state(info)
+            if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
+                if not info.get("graph"):
+                    raise VersionNotFoundError(f"version {version} has no embedded graph generation recorded")
+                self.store = self._embedded_at(info["graph"])
+            else:
+                project_state(self.store, state)
+            info = {
+                **info,
+                "previous": current.get("version"),
+                "inbox_seq": max(int(current.get("inbox_seq", 0)), int(info.get("inbox_seq", 0))),
+                "rolled_back_at": time.time(),
+            }
+            self.workdir.activate(info)
+            self._served = None
+            self._prune_graphs()
+        return info
+
     # ---- serving ------------------------------------------------------------------------
-    def _current_state(self):
-        version = self.workdir.active().get("version")
-        if self._state is None or self._state.version != version:
-            self._state = self.workdir.load_state()
-            self._model = None
-        return self._state
+    def _serving(self) -> _Served:
+        """The whole version ACTIVE names now: reloaded (state, model, graph) when ACTIVE changed."""
+        signature = self.workdir.active_signature()
+        served = self._served
+        if served is not None and served.signature == signature:
+            return served
+        with self._load_lock:
+            served = self._served
+            if served is not None and served.signature == self.workdir.active_signature():
+                return served
+            for attempt in range(20):
+                signature = self.workdir.active_signature()
+                try:
+                    loaded = self._load_version(signature, self.workdir.active())
+                    break
+                except (VersionNotFoundError, FileNotFoundError):
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.05)  # a version pruned or purged under us: read ACTIVE again
+            self._served = loaded
+            return loaded
+
+    def _load_version(self, signature, info: dict[str, Any]) -> _Served:
+        state = self.workdir.load_state(info)
+        store = self.store
+        generation = info.get("graph")
+        if isinstance(store, EmbeddedStore) and store.path is not None and generation:
+            tag = (generation, info.get("purged"))
+            purged_since = self._store_tag is not None and self._store_tag[1] != tag[1]
+            if store.generation != generation or purged_since:
+                store = self._embedded_at(generation)
+                self.store = store
+            self._store_tag = tag
+        return _Served(signature, state, store)
+
+    def _current_state(self) -> State:
+        return self._serving().state
 
     def model(self) -> ServingModel:
         """The serving model of the active version (built on first use)."""
-        state = self._current_state()
-        if self._model is None:
-            if state.version is None:
-                raise NotRefreshedError(
-                    "nothing to serve yet: no refresh has completed; ingest items and events, then refresh"
-                )
-            self._model = ServingModel.build(
-                self.store.snapshot(),
-                state.version,
-                state.arrays,
-                state.meta.get("blend"),
-                state.meta.get("walk"),
+        served = self._serving()
+        if served.model is None:
+            raise NotRefreshedError(
+                "nothing to serve yet: no refresh has completed; ingest items and events, then refresh"
             )
-        return self._model
+        return served.model
 
     def _live_dislikes(self) -> dict[str, set[str]]:
         path = self.workdir.path / "dislikes.json"
         return {u: set(items) for u, items in json.loads(path.read_text()).items()} if path.exists() else {}
 
     def _save_dislikes(self, dislikes: dict[str, set[str]]) -> None:
-        path = self.workdir.path / "dislikes.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({u: sorted(s) for u, s in dislikes.items() if s}, sort_keys=True))
-        os.replace(tmp, path)
+        """Write dislikes.json atomically (call while holding the inbox lock)."""
+        write_json_atomic(
+            self.workdir.path / "dislikes.json", {u: sorted(s) for u, s in dislikes.items() if s}
+        )
 
     def recommend(
         self,
@@ -264,11 +388,26 @@ class InterestGraph:
         diversity: float = 0.0,
         with_reasons: bool = True,
     ) -> dict[str, Recommendations]:
-        """`recommend` for many users at once (one batched scoring pass; same results), keyed by normalised id."""
-        users = list(dict.fromkeys(user_ids_arg(user_ids)))
+        """`recommend` for many users at once (one batched scoring pass; same results), keyed by normalised id.
+
+        Every answer carries the `version` it was scored with (one version per call).
+        """
+        user_ids = user_ids_arg(user_ids)
         k, diversity = positive_int_arg(k), diversity_arg(diversity)
-        model = self.model()
-        self._check_domain(domain)
+        return self._recommend_with(self.model(), user_ids, k, domain, exclude_seen, diversity, with_reasons)
+
+    def _recommend_with(
+        self,
+        model: ServingModel,
+        user_ids: Sequence[str],
+        k: int,
+        domain: str | None,
+        exclude_seen: bool,
+        diversity: float,
+        with_reasons: bool = True,
+    ) -> dict[str, Recommendations]:
+        self._check_domain(domain, model)
+        users = list(dict.fromkeys(user_ids))
         self._warn_cold(model, users)
         out: dict[str, Recommendations] = {}
         dislikes = self._live_dislikes()
@@ -277,6 +416,8 @@ class InterestGraph:
             for user, recs in zip(
                 chunk, model.recommend(chunk, k, domain, exclude_seen, dislikes, with_reasons, diversity)
             ):
+                for rec in recs:
+                    rec.version = model.version
                 out[user] = Recommendations(recs, cold_start=user not in model.index.user_index)
         return out
 
@@ -292,10 +433,10 @@ class InterestGraph:
                 ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else ""),
             )
 
-    def _check_domain(self, domain: str | None) -> None:
+    def _check_domain(self, domain: str | None, model: ServingModel | None = None) -> None:
         if domain is None:
             return
-        domains = sorted(set(self.model().index.item_domain.tolist()))
+        domains = sorted(set((model or self.model()).index.item_domain.tolist()))
         if domain not in domains:
             raise ValueError(f"unknown domain {domain!r}; the graph has domains {domains}")
 
@@ -324,12 +465,12 @@ class InterestGraph:
         """
         user_id, k, bridges = user_id_arg(user_id), positive_int_arg(k), positive_int_arg(bridges, "bridges")
         model = self.model()
-        self._check_domain(target_domain)
+        self._check_domain(target_domain, model)
         idx = model.index
-        items = self.recommend(user_id, k=k, domain=target_domain)
+        items = self._recommend_with(model, [user_id], k, target_domain, True, 0.0)[user_id]
         row = idx.user_index.get(user_id, -1)
         if row < 0:
-            return Migration(user_id, target_domain, True, [], items)
+            return Migration(user_id, target_domain, True, [], items, model.version)
         in_target = idx.item_domain == target_domain
         history = idx.R[row].indices
         cold = not bool(in_target[history].any()) if len(history) else True
@@ -369,7 +510,7 @@ class InterestGraph:
                     via,
                 )
             )
-        return Migration(user_id, target_domain, cold, found, items)
+        return Migration(user_id, target_domain, cold, found, items, model.version)
 
     def profile(self, user_id: str | int, windows: int = 3, top: int = 20) -> Profile:
         """Interest points and topics with weights, per domain, and drift across time windows.
@@ -378,9 +519,12 @@ class InterestGraph:
         """
         user_id = user_id_arg(user_id)
         windows, top = positive_int_arg(windows, "windows"), positive_int_arg(top, "top")
-        model = self.model()
-        self._warn_cold(model, [user_id])
-        state = self._current_state()
+        served = self._serving()
+        if served.model is None:
+            raise NotRefreshedError(
+                "nothing to serve yet: no refresh has completed; ingest items and events, then refresh"
+            )
+        model, state = served.model, served.state
         interests = state.table("interests")
         mine = interests[interests["user_id"] == user_id].sort_values("weight", ascending=False).head(top)
         points = [
@@ -401,7 +545,7 @@ class InterestGraph:
                 continue
             for t in idx.CT[c].indices:
                 topic_weight[idx.topics[t]] = topic_weight.get(idx.topics[t], 0.0) + p.weight
-        topic_names = self.store.get_nodes("Topic", list(topic_weight))
+        topic_names = _topic_names(state, served.store, list(topic_weight))
         topics = [
             {"id": t, "name": topic_names.get(t, {}).get("name", t), "weight": round(w, 4)}
             for t, w in sorted(topic_weight.items(), key=lambda kv: -kv[1])
@@ -410,6 +554,7 @@ class InterestGraph:
         mine_i = interactions[interactions["user_id"] == user_id]
         items = state.table("items")
         domains = mine_i.merge(items[["item_id", "domain"]], on="item_id")["domain"].value_counts().to_dict()
+        self._warn_cold(model, [user_id])
         events = state.table("events")
         drift = interest_drift(events, state.table("item_concepts"), user_id, windows, model.concept_names)
         return Profile(
@@ -418,6 +563,7 @@ class InterestGraph:
             topics,
             {str(k): int(v) for k, v in domains.items()},
             drift,
+            model.version,
             cold_start=user_id not in idx.user_index,
             drift_windows=drift_periods(events, user_id, windows) if drift else [],
         )
@@ -446,12 +592,13 @@ class InterestGraph:
         )
         event["event_key"] = event_keys(event)
         self.workdir.stage("events", event)
-        dislikes = self._live_dislikes()
-        if kind == "dislike":
-            dislikes.setdefault(user_id, set()).add(item_id)
-        else:
-            dislikes.get(user_id, set()).discard(item_id)
-        self._save_dislikes(dislikes)
+        with self.workdir.inbox_lock():
+            dislikes = self._live_dislikes()
+            if kind == "dislike":
+                dislikes.setdefault(user_id, set()).add(item_id)
+            else:
+                dislikes.get(user_id, set()).discard(item_id)
+            self._save_dislikes(dislikes)
         return {
             "user_id": user_id,
             "item_id": item_id,
@@ -460,71 +607,60 @@ class InterestGraph:
             "filtered_now": kind == "dislike",
         }
 
-    def forget_user(self, user_id: str | int) -> dict[str, int]:
-        """Remove the user and everything derived from them: graph, events, inbox, vectors, feedback.
+    def forget_user(self, user_id: str | int, wait: float = 600.0) -> dict[str, int]:
+        """Remove the user and everything derived from them, in every kept version.
 
         The user's id digest (sha256 of the normalised id, never the id) goes into
         `<path>/forgotten.json` first, so later ingests quarantine their events ("forgotten user").
+        Then: graph store, every kept version's tables, vectors and GNN checkpoint (the user's
+        learned ID row is dropped at once), embedded generations kept for rollback, inbox,
+        dislikes and quarantine rows (raw and normalised id forms). Waits up to `wait` seconds
+        for a running refresh. docs/reliability.md says what remains where (Neo4j store files
+        until compaction).
         """
-        user_id = user_id_arg(user_id)
-        self.workdir.add_forgotten(id_digest(user_id))
-        removed = dict(self.store.delete_user(user_id))
-        state = self._current_state()
-        if state.version is not None:
-            tables = {}
-            for name, frame in state.tables.items():
-                if "user_id" in frame:
-                    frame = frame[frame["user_id"] != user_id]
-                elif name in ("rows_User",) and "id" in frame:
-                    frame = frame[frame["id"] != user_id]
-                elif name.startswith("rows_") and "src" in frame:
-                    frame = frame[frame["src"] != user_id]
-                tables[name] = frame
-            arrays = dict(state.arrays)
-            if "gnn_User_keys" in arrays:
-                keep = arrays["gnn_User_keys"] != user_id
-                arrays["gnn_User_keys"], arrays["gnn_User"] = (
-                    arrays["gnn_User_keys"][keep],
-                    arrays["gnn_User"][keep],
+        from ikg import forget
+
+        canonical = user_id_arg(user_id)
+        forms = forget.id_forms(user_id)
+        raw = user_id if isinstance(user_id, str) else canonical
+        with self.workdir.inbox_lock():
+            self.workdir.add_forgotten(id_digest(canonical))
+        with refresh_lock(self.workdir.path, wait, what="forget"):
+            self._writer_store()
+            removed: dict[str, int] = {}
+            for form in sorted(forms):
+                for key, n in self.store.delete_user(form).items():
+                    removed[key] = removed.get(key, 0) + n
+            removed.update(forget.purge_versions(self.workdir, raw))
+            if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
+                removed["graph_generations"] = 0
+                live = self.store.generation
+                for generation in sorted(self.workdir.referenced()["graphs"] | set(self.store.generations())):
+                    if generation == live:
+                        continue
+                    removed["graph_generations"] += bool(
+                        forget.purge_generation(self.store.path, generation, raw, forms)
+                    )
+                if live:
+                    self.store.rewrite_generation()
+            removed["inbox_events"] = forget.purge_inbox(self.workdir, forms)
+            with self.workdir.inbox_lock():
+                removed["quarantine_rows"] = forget.purge_quarantine(
+                    self.workdir.quarantine_dir, forms, canonical
                 )
-            info = self.workdir.active()
-            self.workdir.write_state(state.version, tables, arrays, state.meta)
-            self.workdir.activate(info)
-        removed["inbox_events"] = 0
-        for _, kind, path in self.workdir.pending():
-            if kind == "events":
-                frame = pd.read_parquet(path)
-                keep = frame[frame["user_id"] != user_id]
-                removed["inbox_events"] += len(frame) - len(keep)
-                if len(keep) != len(frame):
-                    keep.to_parquet(path, index=False)
-        dislikes = self._live_dislikes()
-        if dislikes.pop(user_id, None) is not None:
-            self._save_dislikes(dislikes)
-        removed["quarantine_rows"] = _purge_quarantine(self.workdir.quarantine_dir, user_id)
-        self.store.flush()
-        self._model, self._state = None, None
+            self.store.flush()
+            forget.touch_active(self.workdir)
+            self._served = None
         return removed
 
 
-def _purge_quarantine(folder: Path, user_id: str) -> int:
-    """Drop quarantined rows whose raw record belongs to the user."""
-    removed = 0
-    for path in folder.glob("*.jsonl"):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        keep = []
-        for line in lines:
-            try:
-                raw = json.loads(json.loads(line).get("raw") or "{}")
-            except (ValueError, AttributeError):
-                raw = {}
-            if isinstance(raw, dict) and raw.get("user_id") == user_id:
-                removed += 1
-            else:
-                keep.append(line)
-        if removed:
-            path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
-    return removed
+def _topic_names(state: State, store: GraphStore, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Topic properties from the version's own rows (the live store may hold another version)."""
+    rows = state.table("rows_Topic")
+    if len(rows) and "id" in rows and "name" in rows:
+        wanted = set(keys)
+        return {k: {"name": n} for k, n in zip(rows["id"], rows["name"]) if k in wanted}
+    return store.get_nodes("Topic", keys)
 
 
 def interest_drift(

@@ -20,15 +20,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from encoders import ConceptVocabulary, ItemText, induce_topics, related_concepts, resolve_concepts
+from encoders import (
+    ConceptVocabulary,
+    ItemText,
+    induce_topics,
+    most_frequent_names,
+    related_concepts,
+    resolve_concepts,
+)
 from encoders.text_encoder import get_text_encoder
+from ikg.gnn_policy import GNN_RETRAIN_FRACTION, gnn_step
 from ikg.progress import StageProgress
 from ikg.results import RefreshReport
 from ikg.serving import DEFAULT_BLEND
 from ikg.tuning import tune_blend
 from ikg.workdir import Workdir
 from kg import builder
+from kg.faults import crash_point
 from kg.ingest import event_keys, write_quarantine
+from kg.row_snapshot import rows_from_snapshot, snapshot_from_rows
 from kg.store import GraphStore
 from kg.weights import WeightConfig, aggregate_interactions
 
@@ -215,6 +225,25 @@ def _old_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame() if frame.empty or "_empty" in frame else frame
 
 
+def _baseline_rows(
+    store: GraphStore, state, new_rows: builder.GraphRows, full: bool
+) -> dict[str, pd.DataFrame]:
+    """The rows the store holds now, to diff the new version against.
+
+    Normally the active version's own rows. When the store's `active_version` marker names
+    another version (a refresh killed after its store commit, a rollback, a fresh store) or on
+    a full refresh, the store's real content, so the write converges to exactly the new rows
+    without emptying the live graph first.
+    """
+    marker = store.get_meta("active_version")
+    if not full and state.version is not None and marker == state.version:
+        return {name: _old_rows(state.table(f"rows_{name}")) for name in ROW_TABLES}
+    if state.version is None and marker is None and not any(store.counts().values()):
+        return {name: pd.DataFrame() for name in ROW_TABLES}
+    log.info("refresh: diffing against the store's content (marker %s, active %s)", marker, state.version)
+    return rows_from_snapshot(store.snapshot(), {**new_rows.nodes, **new_rows.edges})
+
+
 def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events: int) -> dict[str, Any]:
     """Re-choose the blend on a full refresh or once RETUNE_FRACTION of the events are new; else keep it."""
     tuned_events = state.meta.get("blend_tuning", {}).get("events")
@@ -244,11 +273,13 @@ def run_refresh(
     weights: WeightConfig = WeightConfig(),
     progress: bool = True,
     tune: bool = True,
+    gnn_retrain_fraction: float = GNN_RETRAIN_FRACTION,
 ) -> RefreshReport:
     """Run one refresh; see the module docstring. Raises on failure, leaving the old version active."""
     timer = Timer()
     state = workdir.load_state()
-    pending = workdir.pending()
+    with workdir.inbox_lock():
+        pending = workdir.pending()
     if not pending and state.version and not full:
         return RefreshReport(
             True, state.version, store.counts(), {}, 0, 0, 0, {}, state.meta.get("graph", {})
@@ -275,18 +306,19 @@ def run_refresh(
         quarantined = int(unknown.sum()) if len(new_events) else 0
         if quarantined:
             bad = new_events[unknown]
-            write_quarantine(
-                pd.DataFrame(
-                    {
-                        "source": "inbox events",
-                        "row": bad.index + 1,
-                        "column": "item_id",
-                        "reason": [f"unknown item {i!r}: ingest the item first" for i in bad["item_id"]],
-                        "raw": bad.to_json(orient="records", lines=True).splitlines(),
-                    }
-                ),
-                workdir.quarantine_dir,
-            )
+            with workdir.inbox_lock():
+                write_quarantine(
+                    pd.DataFrame(
+                        {
+                            "source": "inbox events",
+                            "row": bad.index + 1,
+                            "column": "item_id",
+                            "reason": [f"unknown item {i!r}: ingest the item first" for i in bad["item_id"]],
+                            "raw": bad.to_json(orient="records", lines=True).splitlines(),
+                        }
+                    ),
+                    workdir.quarantine_dir,
+                )
             new_events = new_events[~unknown]
         events = (
             pd.concat([old_events, new_events[EVENT_COLUMNS]], ignore_index=True)
@@ -318,11 +350,9 @@ def run_refresh(
         review_surface = review_surface.drop_duplicates(["user_id", "item_id", "text_hash", "surface"])
 
     with timer.step("concepts"):
-        names = dict(zip(item_surface["surface"], item_surface["name"]))
-        names.update(
-            {k: v for k, v in zip(review_surface["surface"], review_surface["name"]) if k not in names}
-        )
-        counts = pd.concat([item_surface["surface"], review_surface["surface"]]).value_counts().to_dict()
+        surfaces = pd.concat([item_surface[["surface", "name"]], review_surface[["surface", "name"]]])
+        names = most_frequent_names(surfaces["surface"], surfaces["name"])
+        counts = surfaces["surface"].value_counts().to_dict()
         vocab = resolve_concepts(names, counts=counts, existing=None if full else _vocab_from_state(state))
         item_concepts = _canonical(item_surface, vocab, ["item_id"])
         review_concepts = _canonical(
@@ -369,16 +399,14 @@ def run_refresh(
                 "RELATED_TO": related_edges.reset_index(drop=True),
             },
         )
-        if full:
-            store.clear()
+        baseline = _baseline_rows(store, state, new_rows, full)
         changed_rows, removed_rows = builder.GraphRows(), builder.GraphRows()
         for name, kind in ROW_TABLES.items():
-            old = pd.DataFrame() if full else _old_rows(state.table(f"rows_{name}"))
             ignore = ["updated"] if name == "INTERESTED_IN" else []
-            diff, gone = builder.diff_rows(old, getattr(new_rows, kind)[name], ignore=ignore)
+            diff, gone = builder.diff_rows(baseline[name], getattr(new_rows, kind)[name], ignore=ignore)
             getattr(changed_rows, kind)[name] = diff
             getattr(removed_rows, kind)[name] = gone
-        written = builder.write_graph(store, changed_rows, removed_rows)
+        crash_point("rows")
 
     with timer.step("text_vectors"):
         old_vecs = state.arrays.get("item_text")
@@ -390,8 +418,6 @@ def run_refresh(
         encoded = get_text_encoder().encode([item_text(r) for r in need])
         reuse.update({r.item_id: v for r, v in zip(need, encoded)})
         item_vectors = np.stack([reuse[i] for i in items["item_id"]]).astype(np.float32)
-        if len(need):
-            store.write_vectors("Item", [r.item_id for r in need], encoded, prop="text_embedding")
         concept_keys = [k for k in vocab.keys if k in used]
         concept_vectors = (
             vocab.vectors[[vocab.keys.index(k) for k in concept_keys]]
@@ -400,14 +426,12 @@ def run_refresh(
         )
         new_concepts = set(changed_rows.nodes["Concept"]["key"])
         idx = [i for i, k in enumerate(concept_keys) if k in new_concepts]
-        if idx:
-            store.write_vectors(
-                "Concept", [concept_keys[i] for i in idx], concept_vectors[idx], prop="text_embedding"
-            )
 
     gnn_info: dict[str, Any] = {}
+    gnn_result = None
     arrays = {"item_text": item_vectors, "concept_vectors": vocab.vectors}
-    snapshot = store.snapshot()
+    snapshot = snapshot_from_rows(new_rows.nodes, new_rows.edges, {"active_version": version})
+    crash_point("gnn")
     with timer.step("gnn"):
         if use_gnn:
             import gnn
@@ -417,22 +441,23 @@ def run_refresh(
                 "Concept": (concept_keys, concept_vectors),
             }
             previous = workdir.model_dir(state.version) / "checkpoint.pt" if state.version else None
-            result = gnn.fit_vectors(
+            result, gnn_info = gnn_step(
                 snapshot,
                 text_vectors,
-                gnn_config or gnn.GnnConfig(),
-                checkpoint_dir=workdir.model_dir(version),
-                warm_start=previous if previous is not None and previous.exists() and not full else None,
-                progress=False,
+                previous,
+                state.meta.get("gnn", {}),
+                workdir.model_dir(version),
+                full,
+                gnn_config,
+                len(events),
+                len(items),
+                gnn_retrain_fraction,
+                False,
             )
-            gnn.write_vectors(store, result)
+            gnn_result = result
             for label, (keys, matrix) in result.vectors.items():
                 arrays[f"gnn_{label}"] = matrix
                 arrays[f"gnn_{label}_keys"] = np.array(keys, dtype=str)
-            gnn_info = {
-                "model_version": result.version,
-                **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str))},
-            }
     with timer.step("tune_blend"):
         tuning = (
             _tuning(snapshot, arrays, state, full, len(events))
@@ -470,12 +495,31 @@ def run_refresh(
         "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")},
     }
     workdir.write_state(version, tables, arrays, meta)
-    store.set_meta("active_version", version)
-    store.flush()
-    inbox_seq = max([seq for seq, _, _ in pending], default=workdir.active().get("inbox_seq", 0))
-    workdir.activate(
-        {"version": version, "previous": state.version, "inbox_seq": inbox_seq, "created": time.time()}
+    crash_point("state_written")
+    with timer.step("commit_graph"), store.atomic():
+        written = builder.write_graph(store, changed_rows, removed_rows)
+        if len(need):
+            store.write_vectors("Item", [r.item_id for r in need], encoded, prop="text_embedding")
+        if idx:
+            store.write_vectors(
+                "Concept", [concept_keys[i] for i in idx], concept_vectors[idx], prop="text_embedding"
+            )
+        if gnn_result is not None:
+            import gnn
+
+            gnn.write_vectors(store, gnn_result)
+        store.set_meta("active_version", version)
+    crash_point("graph_written")
+    generation = store.flush()
+    crash_point("graph_flushed")
+    inbox_seq = max(
+        [seq for seq, _, _ in pending], default=state.info.get("inbox_seq", 0) if state.info else 0
     )
+    info = {"version": version, "previous": state.version, "inbox_seq": inbox_seq, "created": time.time()}
+    if generation:
+        info["graph"] = generation
+    workdir.activate(info)
+    crash_point("activated")
     workdir.drop_consumed()
     log.info("refresh: version %s active (%s)", version, graph_counts)
     return RefreshReport(

@@ -106,6 +106,8 @@ class Recommendation(_Plain):
     similarity: float
     components: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    version: str | None = None
+    """The serving version (graph + vectors) this answer came from."""
     cold_start: bool = False
     """True when the user has no history in the graph: the item is only popular, not personal."""
 
@@ -143,6 +145,7 @@ class Migration(_Plain):
     cold_start: bool
     bridges: list[Bridge]
     items: list[Recommendation]
+    version: str | None = None
 
 
 @dataclass
@@ -163,6 +166,7 @@ class Profile(_Plain):
     topics: list[dict[str, Any]]
     domains: dict[str, int]
     drift: list[dict[str, Any]]
+    version: str | None = None
     cold_start: bool = False
     """True when the user has no history in the graph (the profile is empty)."""
     drift_windows: list[dict[str, str]] = field(default_factory=list)

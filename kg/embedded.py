@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -165,15 +166,27 @@ class EmbeddedStore(GraphStore):
     `path=None` gives a purely in-memory store (used by tests and benchmarks).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        generation: str | None = None,
+        prune: bool = True,
+    ) -> None:
+        """Open the generation `CURRENT` points at, or the named `generation` (e.g. "graph-000007").
+
+        `prune=False` leaves old generations alone (the InterestGraph's version manager
+        decides which ones its kept versions still need).
+        """
         self.path = Path(path) if path is not None else None
+        self.generation: str | None = None
+        self._prune_old = prune
         self._nodes: dict[str, _Table] = {label: _Table(_NODE_KEYS) for label in NODE_TYPES}
         self._edges: dict[str, _Table] = {rel: _Table(_EDGE_KEYS) for rel in EDGE_TYPES}
         self._meta: dict[str, str] = {}
         self._dirty = False
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._load()
+            self._load(generation)
 
     # ---- writes -------------------------------------------------------------------------
     def upsert_nodes(self, label: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
@@ -365,15 +378,14 @@ class EmbeddedStore(GraphStore):
         return out
 
     # ---- persistence --------------------------------------------------------------------
-    def flush(self) -> None:
-        """Write a new generation folder and switch `CURRENT` to it atomically."""
+    def flush(self) -> str | None:
+        """Write a new generation folder, switch `CURRENT` to it atomically; return its name."""
         if self.path is None or not self._dirty:
-            return
-        previous = self._current_generation()
-        generation = (previous or 0) + 1
+            return self.generation
+        numbers = [int(p.name.rsplit("-", 1)[1]) for p in self.path.glob("graph-*") if p.is_dir()]
+        generation = max([self._current_generation() or 0, *numbers]) + 1
         target = self.path / f"graph-{generation:06d}"
-        staging = self.path / f".staging-{generation:06d}-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
+        staging = self.path / f".staging-{generation:06d}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         staging.mkdir()
         for label, table in self._nodes.items():
             vectors = [c for c in table.frame.columns if _is_vector_prop(label, c)]
@@ -381,14 +393,56 @@ class EmbeddedStore(GraphStore):
         for rel, table in self._edges.items():
             _write_table(staging / f"edge-{rel}.parquet", table.frame, [])
         (staging / "meta.json").write_text(json.dumps(self._meta, sort_keys=True))
-        shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
-        pointer_tmp = self.path / f".{_POINTER}.tmp"
+        pointer_tmp = self.path / f".{_POINTER}.{os.getpid()}-{uuid.uuid4().hex[:6]}.tmp"
         pointer_tmp.write_text(target.name)
         os.replace(pointer_tmp, self.path / _POINTER)
         self._dirty = False
-        self._prune(keep=target.name)
+        self.generation = target.name
+        if self._prune_old:
+            self._prune(keep=target.name)
         log.info("embedded store: wrote generation %s (%s)", target.name, self.counts())
+        return target.name
+
+    def rewrite_generation(self) -> None:
+        """Write the tables back into this store's own generation folder (staged, then swapped).
+
+        Used to purge data (forgetting a user) from generations kept for rollback; a reader
+        loading that generation meanwhile may miss the folder for an instant and retries.
+        """
+        if self.path is None or self.generation is None:
+            raise ValueError("rewrite_generation needs a store opened from a generation folder")
+        target = self.path / self.generation
+        staging = self.path / f".staging-{self.generation}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        staging.mkdir()
+        for label, table in self._nodes.items():
+            vectors = [c for c in table.frame.columns if _is_vector_prop(label, c)]
+            _write_table(staging / f"node-{label}.parquet", table.frame, vectors)
+        for rel, table in self._edges.items():
+            _write_table(staging / f"edge-{rel}.parquet", table.frame, [])
+        (staging / "meta.json").write_text(json.dumps(self._meta, sort_keys=True))
+        trash = self.path / f".staging-trash-{uuid.uuid4().hex[:6]}"
+        os.replace(target, trash)
+        os.replace(staging, target)
+        shutil.rmtree(trash, ignore_errors=True)
+        self._dirty = False
+
+    def generations(self) -> list[str]:
+        """Names of the generation folders on disk, oldest first."""
+        return sorted(p.name for p in self.path.glob("graph-*") if p.is_dir()) if self.path else []
+
+    def remove_generations(self, keep: set[str]) -> list[str]:
+        """Delete generation folders not in `keep` (nor CURRENT's nor this store's), and staging leftovers."""
+        if self.path is None:
+            return []
+        current = self._current_generation()
+        keep = {*keep, *(g for g in (self.generation, f"graph-{current:06d}" if current else None) if g)}
+        gone = [name for name in self.generations() if name not in keep]
+        for name in gone:
+            shutil.rmtree(self.path / name, ignore_errors=True)
+        for staging in self.path.glob(".staging-*"):
+            shutil.rmtree(staging, ignore_errors=True)
+        return gone
 
     def close(self) -> None:
         self.flush()
@@ -406,11 +460,18 @@ class EmbeddedStore(GraphStore):
             if old.name != keep:
                 shutil.rmtree(old, ignore_errors=True)
 
-    def _load(self) -> None:
-        generation = self._current_generation()
-        if generation is None or self.path is None:
+    def _load(self, name: str | None = None) -> None:
+        if self.path is None:
             return
-        folder = self.path / f"graph-{generation:06d}"
+        if name is None:
+            generation = self._current_generation()
+            if generation is None:
+                return
+            name = f"graph-{generation:06d}"
+        folder = self.path / name
+        if not folder.is_dir():
+            raise FileNotFoundError(f"embedded store: generation {name} is missing in {self.path}")
+        self.generation = name
         for label in NODE_TYPES:
             file = folder / f"node-{label}.parquet"
             if file.exists():

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cypher import schema_statements
+from kg.faults import pause_point
 from kg.schema import (
     EDGE_TYPES,
     NODE_TYPES,
@@ -50,6 +53,8 @@ class Neo4jConfig:
     user: str = "neo4j"
     password: str = field(default="", repr=False)
     database: str = "neo4j"
+    retry_seconds: float = 10.0
+    """How long the driver retries a transaction on transient errors (with backoff) before giving up."""
 
     @classmethod
     def from_env(cls) -> Neo4jConfig | None:
@@ -62,6 +67,18 @@ class Neo4jConfig:
             os.environ.get("NEO4J_PASSWORD", ""),
             os.environ.get("NEO4J_DATABASE", "neo4j"),
         )
+
+
+class Neo4jUnavailableError(ConnectionError):
+    """The Neo4j server cannot be reached (or went away mid-transaction); nothing half-written stays."""
+
+
+def _unavailable(config: Neo4jConfig, exc: BaseException) -> Neo4jUnavailableError:
+    detail = (str(exc).strip().splitlines() or [""])[0][:300]
+    return Neo4jUnavailableError(
+        f"Neo4j at {config.uri} is unreachable: {type(exc).__name__}: {detail}. The write was rolled "
+        "back and the previous version keeps serving; start the server (or fix NEO4J_URI) and re-run."
+    )
 
 
 def _vector_props(label: str) -> list[str]:
@@ -96,14 +113,21 @@ class Neo4jStore(GraphStore):
 
         self.config = config
         self._driver = GraphDatabase.driver(
-            config.uri, auth=(config.user, config.password), notifications_min_severity="OFF"
+            config.uri,
+            auth=(config.user, config.password),
+            notifications_min_severity="OFF",
+            max_transaction_retry_time=config.retry_seconds,
+            connection_timeout=5.0,
+            connection_acquisition_timeout=30.0,
         )
+        self._deferred = threading.local()
         try:
             self._driver.verify_connectivity()
         except Exception as exc:
             self._driver.close()
-            raise ConnectionError(
-                f"cannot reach Neo4j at {config.uri} as user {config.user!r}: {type(exc).__name__}: {exc}. "
+            raise Neo4jUnavailableError(
+                f"Neo4j at {config.uri} is unreachable (user {config.user!r}): {type(exc).__name__}: "
+                f"{(str(exc).strip().splitlines() or [''])[0][:300]}. "
                 "Check NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD, or start a local server with "
                 "`python -m ikg.neo4j_local start`."
             ) from None
@@ -119,12 +143,56 @@ class Neo4jStore(GraphStore):
     def _session(self):
         return self._driver.session(database=self.config.database)
 
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Turn a lost or refused connection into Neo4jUnavailableError (no traceback chain, no secrets)."""
+        from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
+        try:
+            yield
+        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            if isinstance(exc, Neo4jUnavailableError):
+                raise
+            raise _unavailable(self.config, exc) from None
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Collect every write made inside the block and commit them as ONE managed transaction.
+
+        The driver retries the whole transaction with backoff on transient errors; if the server
+        dies first, nothing of the block is visible and Neo4jUnavailableError is raised. Counts
+        returned by writes inside the block are the rows sent, not rows found.
+        """
+        if getattr(self._deferred, "ops", None) is not None:
+            yield
+            return
+        self._deferred.ops = []
+        try:
+            yield
+            ops, self._deferred.ops = self._deferred.ops, None
+
+            def work(tx):
+                for n, (fn, args) in enumerate(ops):
+                    if n == len(ops) // 2:
+                        pause_point("neo4j_mid_transaction")
+                    fn(tx, *args)
+
+            if ops:
+                with self._translated(), self._session() as session:
+                    session.execute_write(work)
+        finally:
+            self._deferred.ops = None
+
     def _write(self, work, *args):
-        with self._session() as session:
+        ops = getattr(self._deferred, "ops", None)
+        if ops is not None:
+            ops.append((work, args))
+            return None
+        with self._translated(), self._session() as session:
             return session.execute_write(work, *args)
 
     def _read(self, query: str, **params) -> list:
-        with self._session() as session:
+        with self._translated(), self._session() as session:
             return session.execute_read(lambda tx: list(tx.run(query, **params)))
 
     # ---- writes -------------------------------------------------------------------------
@@ -190,7 +258,10 @@ class Neo4jStore(GraphStore):
         def work(tx):
             return sum(tx.run(query, pairs=chunk).single()["n"] for chunk in _chunks(payload))
 
-        return self._write(work) if payload else 0
+        if not payload:
+            return 0
+        found = self._write(work)
+        return len(payload) if found is None else found
 
     def delete_nodes(self, label: str, keys: Iterable[str]) -> int:
         nt = node_type(label)
@@ -202,7 +273,10 @@ class Neo4jStore(GraphStore):
         def work(tx):
             return sum(tx.run(query, keys=chunk).single()["n"] for chunk in _chunks(payload))
 
-        return self._write(work) if payload else 0
+        if not payload:
+            return 0
+        found = self._write(work)
+        return len(payload) if found is None else found
 
     def delete_user(self, user_id: str) -> dict[str, int]:
         """Remove the user and concepts left orphaned, in one transaction."""
@@ -273,7 +347,7 @@ class Neo4jStore(GraphStore):
 
     def clear(self) -> None:
         """Remove the project's nodes (its labels and markers) only; other data in the database stays."""
-        with self._session() as session:
+        with self._translated(), self._session() as session:
             session.run(
                 "MATCH (n) WHERE any(l IN labels(n) WHERE l IN $labels) "
                 "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -145,8 +146,13 @@ class GraphStore(abc.ABC):
     def clear(self) -> None:
         """Remove every node, edge and marker the project wrote (and nothing else)."""
 
-    def flush(self) -> None:
-        """Make written data durable (a no-op where every write already is)."""
+    def atomic(self) -> AbstractContextManager[None]:
+        """A block whose writes become visible together or not at all (stores that need one override)."""
+        return nullcontext()
+
+    def flush(self) -> str | None:
+        """Make written data durable (a no-op where every write already is); name what was written, if any."""
+        return None
 
     def close(self) -> None:
         """Release connections and files."""

@@ -100,9 +100,23 @@ def test_a_demo_database_is_reused_but_refused_once_real_users_arrive(neo4j_stor
 def test_pruning_old_versions_touches_only_version_folders(tmp_path):
     from ikg.workdir import Workdir
 
-    work = Workdir(tmp_path)
-    for folder in ("models/my-model", "models/v20250101000000000000", "state-notes", "state-v1", "state-v2"):
+    work = Workdir(tmp_path, keep_versions=2)
+    for folder in ("models/my-model", "models/v20250101000000000000", "state-notes"):
         (tmp_path / folder).mkdir(parents=True)
-    work.activate({"version": "v3", "previous": "v2"})
+    for n, version in enumerate(("v1", "v2", "v3")):
+        work.write_state(version, {}, {}, {})
+        (tmp_path / "models" / version).mkdir()
+        work.activate({"version": version, "created": float(n)})
+    work.clean_stale()
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_dir())
-    assert left == ["inbox", "models", "models/my-model", "quarantine", "state-notes", "state-v2"]
+    assert left == [
+        "inbox",
+        "models",
+        "models/my-model",
+        "models/v2",
+        "models/v3",
+        "quarantine",
+        "state-notes",
+        "state-v2",
+        "state-v3",
+    ]

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ikg.explain import explain_paths
-from ikg.refresh import run_refresh
+from ikg.refresh import engine_stages, run_refresh
 from ikg.results import Bridge, Explanation, Interest, Migration, Profile, Recommendation, RefreshReport
 from ikg.serving import ServingModel
 from ikg.workdir import Workdir
@@ -141,25 +141,37 @@ class InterestGraph:
         return known
 
     # ---- refresh ------------------------------------------------------------------------
-    def refresh(self, full: bool = False, progress: bool = True) -> RefreshReport:
+    def refresh(
+        self,
+        full: bool = False,
+        progress: bool = True,
+        engine: str = "local",
+        spark_master: str | None = None,
+        spark_conf: Mapping[str, str] | None = None,
+    ) -> RefreshReport:
         """Take what is new, update graph and vectors, and switch to the new version atomically.
 
         A refresh that fails leaves the previous version serving (and the embedded store is
-        reloaded from its last complete generation).
+        reloaded from its last complete generation). `engine="spark"` runs the heavy stages
+        on Apache Spark (`spark_master`, default local[2]; `spark_conf` spark.* options).
         """
         from encoders import get_extractor
 
         try:
-            report = run_refresh(
-                self.store,
-                self.workdir,
-                lambda: get_extractor(self.extractor, **self.extractor_options),
-                full=full,
-                gnn_config=self.gnn_config,
-                use_gnn=self.use_gnn,
-                weights=self.weights,
-                progress=progress,
-            )
+            with engine_stages(
+                engine, spark_master, dict(spark_conf or {}), self.workdir.path / "spark"
+            ) as stages:
+                report = run_refresh(
+                    self.store,
+                    self.workdir,
+                    lambda: get_extractor(self.extractor, **self.extractor_options),
+                    full=full,
+                    gnn_config=self.gnn_config,
+                    use_gnn=self.use_gnn,
+                    weights=self.weights,
+                    progress=progress,
+                    stages=stages,
+                )
         except Exception:
             if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
                 self.store = EmbeddedStore(self.store.path)

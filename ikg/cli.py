@@ -83,8 +83,13 @@ def main(ctx: click.Context, path: str | None, neo4j: bool, as_json: bool, verbo
     help="items file (CSV/Parquet/JSONL)",
 )
 @click.option("--events", "event_files", multiple=True, type=click.Path(exists=True), help="events file")
+@click.option(
+    "--allow-forgotten", is_flag=True, help="accept events of users removed by `ikg forget` (they returned)"
+)
 @click.pass_context
-def ingest(ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[str, ...]) -> None:
+def ingest(
+    ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[str, ...], allow_forgotten: bool
+) -> None:
     """Validate items and events and stage them for the next refresh.
 
     Example: ikg ingest --items items.csv --events events.jsonl
@@ -92,7 +97,9 @@ def ingest(ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[s
     if not item_files and not event_files:
         raise click.UsageError("give at least one --items or --events file")
     with _open(ctx) as ig:
-        reports = [ig.ingest_items(f) for f in item_files] + [ig.ingest_events(f) for f in event_files]
+        reports = [ig.ingest_items(f) for f in item_files] + [
+            ig.ingest_events(f, allow_forgotten=allow_forgotten) for f in event_files
+        ]
     table = Table("source", "read", "accepted", "quarantined", "deduplicated", title="ingest")
     for r in reports:
         table.add_row(
@@ -264,21 +271,38 @@ def forget(ctx: click.Context, user_id: str, yes: bool) -> None:
 @click.option("--users", default=120, show_default=True, help="synthetic demo users")
 @click.option("--fresh/--keep", default=True, help="start from an empty graph (default)")
 @click.option("--neo4j", "use_neo4j", is_flag=True, help="load the demo graph into the Neo4j of NEO4J_URI")
+@click.option("--reset", is_flag=True, help="empty a folder / database that holds other data first (asks)")
+@click.option("--yes", is_flag=True, help="with --reset: do not ask for confirmation")
 @click.pass_context
-def demo(ctx: click.Context, out: str, users: int, fresh: bool, use_neo4j: bool) -> None:
+def demo(
+    ctx: click.Context, out: str, users: int, fresh: bool, use_neo4j: bool, reset: bool, yes: bool
+) -> None:
     """The whole pipeline on the shipped sample catalog: build, recommend, explain, migrate, draw.
 
     With --neo4j (here or before the command) the graph goes into the Neo4j server of
     NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD, ready for `ikg cypher run ...` and Neo4j Browser.
+    The demo only empties a folder or database that holds nothing but demo data; anything
+    else is refused unless --reset is given and confirmed.
     """
-    from ikg.demo import run_demo
+    from ikg.demo import DemoRefused, run_demo
 
     neo4j = ctx.obj["neo4j"] or use_neo4j
     if neo4j and not os.environ.get("NEO4J_URI"):
         raise click.UsageError("--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment")
-    run_demo(
-        ctx.obj["path"] or "ikg-data", Path(out), n_users=users, fresh=fresh, neo4j=neo4j, console=console
-    )
+    confirm = (lambda _question: True) if yes else (lambda q: click.confirm(q, default=False))
+    try:
+        run_demo(
+            ctx.obj["path"] or "ikg-data",
+            Path(out),
+            n_users=users,
+            fresh=fresh,
+            neo4j=neo4j,
+            console=console,
+            reset=reset,
+            confirm=confirm,
+        )
+    except DemoRefused as err:
+        raise click.ClickException(str(err)) from None
 
 
 @main.command(

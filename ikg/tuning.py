@@ -122,7 +122,7 @@ def _components(
 
 def _evaluate(parts, blend: Mapping[str, float], k: int) -> float:
     total_weight = sum(blend.values())
-    values = []
+    values: list[float] = []
     for scores, relevant, mask in parts:
         total = sum(blend[n] / total_weight * scores[n] for n in NAMES)
         total = np.where(mask, -np.inf, total)

@@ -158,7 +158,7 @@ def run_one(engine: str, n_events: int) -> dict[str, dict[str, float]]:
             stage("interests", lambda: stages.interests(interactions, concepts, catalog, review))
             stage("item_item", lambda: stages.item_item().write.parquet(str(Path(scratch) / "index")))
     memory.stop()
-    history = events.groupby("user_id").size().clip(upper=2000)
+    history = events.groupby("user_id")["item_id"].nunique().clip(upper=2000)
     out["shuffle_pairs"] = {"sum_min_history_cap_sq": int((history.astype("int64") ** 2).sum())}
     return out
 

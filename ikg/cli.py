@@ -11,6 +11,7 @@
     ikg demo                              the whole pipeline on the shipped sample catalog
     ikg eval ...                          evaluation against baselines
     ikg cypher list | run NAME            saved exploration queries (read-only by default)
+    ikg serve [--host] [--port]           the API over HTTP (extra: interest-kg[server])
 
 The graph lives in `--path` (default ./ikg-data, or $IKG_PATH) with the embedded store;
 `--neo4j` uses the server named by NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD instead.
@@ -314,6 +315,61 @@ def eval(ctx: click.Context) -> None:
     from ikg.eval.cli import main as eval_main
 
     sys.exit(eval_main(list(ctx.args)))
+
+
+@main.command()
+@click.option("--path", "serve_path", default=None, help="working folder (overrides the global --path)")
+@click.option("--neo4j", "use_neo4j", is_flag=True, help="serve the Neo4j graph of NEO4J_URI")
+@click.option(
+    "--neo4j-uri", default=None, help="serve this Neo4j (credentials from NEO4J_USER/NEO4J_PASSWORD)"
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="bind address (beyond loopback needs IKG_API_TOKEN)",
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="server processes")
+@click.option(
+    "--poll",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 60),
+    help="seconds between checks for a new version",
+)
+@click.option("--access-log", is_flag=True, help="log every request line (never headers or tokens)")
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    serve_path: str | None,
+    use_neo4j: bool,
+    neo4j_uri: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    poll: float,
+    access_log: bool,
+) -> None:
+    """Serve the API over HTTP; new versions from `ikg refresh` are swapped in live.
+
+    Example: IKG_API_TOKEN=... ikg serve --path ikg-data --port 8000  (OpenAPI at /docs)
+    """
+    try:
+        from ikg.server import ServeConfigError, ServeSpec
+        from ikg.server import serve as run_server
+    except ImportError as err:
+        raise click.ClickException(
+            f"ikg serve needs the server extra ({err.name} is missing): pip install 'interest-kg[server]'"
+        ) from err
+    uri = neo4j_uri or (os.environ.get("NEO4J_URI") if use_neo4j or ctx.obj["neo4j"] else None)
+    if (use_neo4j or ctx.obj["neo4j"]) and not uri:
+        raise click.UsageError("--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment")
+    spec = ServeSpec(path=serve_path or ctx.obj["path"], neo4j_uri=uri, poll=poll)
+    try:
+        run_server(spec, host=host, port=port, workers=workers, access_log=access_log)
+    except ServeConfigError as err:
+        raise click.ClickException(str(err)) from err
 
 
 def _mount_cypher() -> None:

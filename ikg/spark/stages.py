@@ -3,7 +3,7 @@
 Each per-user rule is the local engine's own pandas function, called per user group with
 `applyInPandas` (kg.weights.aggregate_interactions, kg.builder.user_interests), so both
 engines share one set of rules. The one global input of the weights, the reference time
-(the latest event), is one aggregate brought to the driver. The RP3beta item-item index is
+(kg.weights.reference_time), comes from two aggregates brought to the driver. The RP3beta item-item index is
 Spark joins: each user's history capped, normalised like kg.proximity.row_normalise, a
 self-join on user, summed per item pair, and each item's top-N neighbours kept with a
 window. Only job inputs go in as Parquet and outputs come back as Parquet files: nothing
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import pandas as pd
 
 from kg import builder
 from kg.proximity import ITEM_NEIGHBOURS
-from kg.weights import OUTPUT_COLUMNS, WeightConfig, aggregate_interactions
+from kg.weights import OUTPUT_COLUMNS, WeightConfig, aggregate_interactions, reference_time
 
 
 def _arrow_schema(**types: str) -> Any:
@@ -149,8 +150,12 @@ class SparkStages:
         sdf = self._put("events", frame, EVENTS_ARROW)
         now = None
         if config.half_life_days is not None:
-            ts = F.col("ts")
-            now = sdf.agg(F.max(F.when(~F.isnan(ts), ts))).first()[0]
+            wall = time.time()
+            ts = F.when(~F.isnan("ts"), F.col("ts"))
+            latest_past, earliest = sdf.agg(F.max(F.when(ts <= wall, ts)), F.min(ts)).first()
+            known = np.array([t for t in (latest_past, earliest) if t is not None], dtype="float64")
+            if len(known):
+                now = reference_time(known, config.as_of, wall)
         result = self._bucketed(sdf, len(events)).applyInPandas(
             lambda g: _user_interactions(g.drop(columns="_bucket"), config, now), INTERACTION_SCHEMA
         )

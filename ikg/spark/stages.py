@@ -252,8 +252,9 @@ class SparkStages:
         Outside the tables that load_state reads, so both engines' versions load the same.
         """
         target = Path(folder) / "walk_index"
-        params = {k: float(v) for k, v in dict(walk or {}).items() if k in ("alpha", "beta")}
-        self.item_item(**params).write.mode("overwrite").parquet(str(target))
+        walk = dict(walk or {})
+        index = self.item_item(alpha=float(walk.get("alpha", 0.5)), beta=float(walk.get("beta", 0.0)))
+        index.write.mode("overwrite").parquet(str(target))
         return target
 
     @staticmethod

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ikg.explain import explain_paths
+from ikg.gnn_policy import GNN_RETRAIN_FRACTION
 from ikg.refresh import engine_stages, run_refresh
 from ikg.results import Bridge, Explanation, Interest, Migration, Profile, Recommendation, RefreshReport
 from ikg.serving import ServingModel
@@ -59,6 +60,7 @@ class InterestGraph:
         use_gnn: bool = True,
         gnn_config: Any = None,
         weights: WeightConfig | None = None,
+        gnn_retrain_fraction: float = GNN_RETRAIN_FRACTION,
     ) -> None:
         self.store = store
         self.workdir = Workdir(workdir)
@@ -67,6 +69,7 @@ class InterestGraph:
         self.use_gnn = use_gnn
         self.gnn_config = gnn_config
         self.weights = weights or WeightConfig()
+        self.gnn_retrain_fraction = gnn_retrain_fraction
         self._model: ServingModel | None = None
         self._state = None
 
@@ -187,6 +190,7 @@ class InterestGraph:
                     use_gnn=self.use_gnn,
                     weights=self.weights,
                     progress=progress,
+                    gnn_retrain_fraction=self.gnn_retrain_fraction,
                     stages=stages,
                 )
         except Exception:

@@ -27,7 +27,7 @@ import pandas as pd
 from ikg.explain import explain_paths
 from ikg.gnn_policy import GNN_RETRAIN_FRACTION
 from ikg.locks import refresh_lock
-from ikg.refresh import run_refresh
+from ikg.refresh import engine_stages, run_refresh
 from ikg.results import Bridge, Explanation, Interest, Migration, Profile, Recommendation, RefreshReport
 from ikg.serving import ServingModel
 from ikg.workdir import State, VersionNotFoundError, Workdir, write_json_atomic
@@ -197,13 +197,22 @@ class InterestGraph:
         return known
 
     # ---- refresh and versions ------------------------------------------------------------
-    def refresh(self, full: bool = False, progress: bool = True, wait: float = 0.0) -> RefreshReport:
+    def refresh(
+        self,
+        full: bool = False,
+        progress: bool = True,
+        wait: float = 0.0,
+        engine: str = "local",
+        spark_master: str | None = None,
+        spark_conf: Mapping[str, str] | None = None,
+    ) -> RefreshReport:
         """Take what is new, update graph and vectors, and switch to the new version atomically.
 
         One refresh per data folder at a time: another running refresh makes this one wait up
         to `wait` seconds, then raise RefreshBusyError (naming its pid and start time). A
         refresh that fails or is killed leaves the previous version serving; what it left
-        behind is removed by the next refresh.
+        behind is removed by the next refresh. `engine="spark"` runs the heavy stages on
+        Apache Spark (`spark_master`, default local[2]; `spark_conf` spark.* options).
         """
         from encoders import get_extractor
 
@@ -212,17 +221,21 @@ class InterestGraph:
             self.workdir.clean_stale()
             self._writer_store()
             try:
-                report = run_refresh(
-                    self.store,
-                    self.workdir,
-                    lambda: get_extractor(self.extractor, **self.extractor_options),
-                    full=full,
-                    gnn_config=self.gnn_config,
-                    use_gnn=self.use_gnn,
-                    weights=self.weights,
-                    progress=progress,
-                    gnn_retrain_fraction=self.gnn_retrain_fraction,
-                )
+                with engine_stages(
+                    engine, spark_master, dict(spark_conf or {}), self.workdir.path / "spark"
+                ) as stages:
+                    report = run_refresh(
+                        self.store,
+                        self.workdir,
+                        lambda: get_extractor(self.extractor, **self.extractor_options),
+                        full=full,
+                        gnn_config=self.gnn_config,
+                        use_gnn=self.use_gnn,
+                        weights=self.weights,
+                        progress=progress,
+                        gnn_retrain_fraction=self.gnn_retrain_fraction,
+                        stages=stages,
+                    )
             except Exception:
                 if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
                     self.store = self._embedded_at(self.workdir.active().get("graph"))

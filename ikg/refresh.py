@@ -98,6 +98,45 @@ def _new_version() -> str:
     return datetime.now(UTC).strftime("v%Y%m%d%H%M%S%f")
 
 
+class LocalStages:
+    """The local engine's stages (pandas); `ikg.spark.SparkStages` runs the same functions on Spark."""
+
+    def interactions(self, events: pd.DataFrame, weights: WeightConfig) -> pd.DataFrame:
+        return aggregate_interactions(events, weights)
+
+    def interests(
+        self,
+        interactions: pd.DataFrame,
+        item_concepts: pd.DataFrame,
+        items: pd.DataFrame,
+        review_concepts: pd.DataFrame,
+    ) -> pd.DataFrame:
+        return builder.user_interests(interactions, item_concepts, items, review_concepts)
+
+    def write_item_item(self, folder: Any, walk: Any) -> None:
+        """The local engine builds the item-item index when a version is served (kg.proximity)."""
+
+
+@contextmanager
+def engine_stages(
+    engine: str = "local", master: str | None = None, conf: dict[str, str] | None = None, scratch: Any = None
+) -> Iterator[Any]:
+    """The stages of `engine` ("local" or "spark"), open for one refresh."""
+    if engine == "local":
+        yield LocalStages()
+        return
+    if engine != "spark":
+        raise ValueError(f"unknown refresh engine {engine!r}; expected 'local' or 'spark'")
+    from ikg.spark import SparkStages, spark_session
+
+    with spark_session(master, conf) as session:
+        stages = SparkStages(session, scratch)
+        try:
+            yield stages
+        finally:
+            stages.close()
+
+
 RETUNE_FRACTION = 0.1
 """An incremental refresh keeps the tuned blend until this share of new events has arrived."""
 
@@ -247,9 +286,11 @@ def run_refresh(
     progress: bool = True,
     tune: bool = True,
     gnn_retrain_fraction: float = GNN_RETRAIN_FRACTION,
+    stages: Any = None,
 ) -> RefreshReport:
     """Run one refresh; see the module docstring. Raises on failure, leaving the old version active."""
     timer = Timer()
+    stages = stages or LocalStages()
     state = workdir.load_state()
     with workdir.inbox_lock():
         pending = workdir.pending()
@@ -344,8 +385,8 @@ def run_refresh(
     bar.update()
 
     with timer.step("interests"):
-        interactions = aggregate_interactions(events, weights)
-        interests = builder.user_interests(interactions, item_concepts, items, review_concepts)
+        interactions = stages.interactions(events, weights)
+        interests = stages.interests(interactions, item_concepts, items, review_concepts)
     bar.update()
 
     with timer.step("write_graph"):
@@ -474,7 +515,8 @@ def run_refresh(
         "walk": tuning.get("walk"),
         "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")},
     }
-    workdir.write_state(version, tables, arrays, meta)
+    folder = workdir.write_state(version, tables, arrays, meta)
+    stages.write_item_item(folder, tuning.get("walk"))
     crash_point("state_written")
     with timer.step("commit_graph"), store.atomic():
         written = builder.write_graph(store, changed_rows, removed_rows)

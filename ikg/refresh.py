@@ -30,6 +30,7 @@ from ikg.workdir import Workdir
 from kg import builder
 from kg.ingest import write_quarantine
 from kg.store import GraphStore
+from kg.transitions import learn_transitions
 from kg.weights import WeightConfig, aggregate_interactions
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ ROW_TABLES = {
     "INTERESTED_IN": "edges",
     "IN_TOPIC": "edges",
     "RELATED_TO": "edges",
+    "LEADS_TO": "edges",
 }
 
 
@@ -199,6 +201,7 @@ def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events
     return {
         "blend": state.meta["blend"],
         "walk": state.meta.get("walk"),
+        "blend_by_domain": state.meta.get("blend_by_domain") or {},
         "events": tuned_events,
         "chosen": f"kept from version {state.version} ({n_events - tuned_events} new events since it was "
         f"tuned on {tuned_events}; re-tuned at {RETUNE_FRACTION:.0%} or with --full)",
@@ -311,6 +314,7 @@ def run_refresh(
     with timer.step("interests"):
         interactions = aggregate_interactions(events, weights)
         interests = builder.user_interests(interactions, item_concepts, items, review_concepts)
+        transitions = learn_transitions(interactions, item_concepts, items.set_index("item_id")["domain"])
     bar.update()
 
     with timer.step("write_graph"):
@@ -339,6 +343,7 @@ def run_refresh(
                 "INTERESTED_IN": builder.interest_rows(interests, time.time()),
                 "IN_TOPIC": in_topic,
                 "RELATED_TO": related_edges.reset_index(drop=True),
+                "LEADS_TO": transitions[transitions["src"].isin(used) & transitions["dst"].isin(used)],
             },
         )
         if full:
@@ -442,7 +447,8 @@ def run_refresh(
         "timings": timer.timings,
         "blend": tuning["blend"],
         "walk": tuning.get("walk"),
-        "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")},
+        "blend_by_domain": tuning.get("blend_by_domain") or {},
+        "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk", "blend_by_domain")},
     }
     workdir.write_state(version, tables, arrays, meta)
     store.set_meta("active_version", version)
@@ -464,5 +470,10 @@ def run_refresh(
         timings=timer.timings,
         graph=graph_counts,
         gnn=gnn_info,
-        blend={"weights": tuning["blend"], "walk": tuning.get("walk"), "chosen": tuning["chosen"]},
+        blend={
+            "weights": tuning["blend"],
+            "walk": tuning.get("walk"),
+            "by_domain": tuning.get("blend_by_domain") or {},
+            "chosen": tuning["chosen"],
+        },
     )

@@ -116,6 +116,8 @@ class ProximityIndex:
     CT: sp.csr_matrix  # concepts x topics (IN_TOPIC weight)
     alpha: float = 0.5
     beta: float = 0.0
+    LT: sp.csr_matrix | None = None  # concepts x concepts (LEADS_TO weight, learned from behaviour)
+    LT_support: sp.csr_matrix | None = None  # concepts x concepts (LEADS_TO support: bridging users)
 
     def __post_init__(self) -> None:
         self.P_ui = row_normalise(self.R)
@@ -135,6 +137,9 @@ class ProximityIndex:
         empty = sp.csr_matrix((0, len(self.items)), dtype=np.float32)
         self.item_item = (sp.vstack(blocks).tocsr() if blocks else empty).astype(np.float32)
         self.concept_items = top_k_per_row(self.P_ci, CONCEPT_ITEMS)
+        n_concepts = len(self.concepts)
+        self.P_lt = row_normalise(self.LT if self.LT is not None else sp.csr_matrix((n_concepts, n_concepts)))
+        self._domain_concept_items: dict[str | None, sp.csr_matrix] = {}
 
     def domain_mask(self, domain: str | None) -> np.ndarray:
         if domain is None:
@@ -161,6 +166,23 @@ class ProximityIndex:
         concepts = 0.5 * (self._starts(rows, self.P_ui) @ self.P_ic) + 0.5 * self._starts(rows, self.P_uc)
         concepts = concepts + 0.5 * (concepts @ self.P_cc)
         return (concepts @ self.concept_items).tocsr()
+
+    def concept_items_in(self, domain: str | None) -> sp.csr_matrix:
+        """Concept -> item transition probabilities over the items of `domain` only (cached)."""
+        if domain not in self._domain_concept_items:
+            mask = sp.diags(self.domain_mask(domain).astype(np.float32))
+            self._domain_concept_items[domain] = top_k_per_row(
+                row_normalise((self.IC.T.tocsr() @ mask).tocsr()), CONCEPT_ITEMS
+            )
+        return self._domain_concept_items[domain]
+
+    def transition_walk(self, rows: np.ndarray, domain: str | None = None) -> sp.csr_matrix:
+        """Learned-bridge walk (batch x items): user -> item outside `domain` -> concept -LEADS_TO->
+        concept -> item of `domain` (any domain when None)."""
+        starts = self._starts(rows, self.P_ui)
+        if domain is not None:
+            starts = starts @ sp.diags((~self.domain_mask(domain)).astype(np.float32))
+        return (((starts @ self.P_ic) @ self.P_lt) @ self.concept_items_in(domain)).tocsr()
 
 
 def build_index(snapshot: GraphSnapshot, alpha: float = 0.5, beta: float = 0.0) -> ProximityIndex:
@@ -203,4 +225,6 @@ def build_index(snapshot: GraphSnapshot, alpha: float = 0.5, beta: float = 0.0) 
         CT=_matrix(snapshot.edge_frame("IN_TOPIC"), ci, _index(topics), "weight"),
         alpha=alpha,
         beta=beta,
+        LT=_matrix(snapshot.edge_frame("LEADS_TO"), ci, ci, "weight"),
+        LT_support=_matrix(snapshot.edge_frame("LEADS_TO"), ci, ci, "support"),
     )

@@ -140,6 +140,11 @@ class ProximityIndex:
         n_concepts = len(self.concepts)
         self.P_lt = row_normalise(self.LT if self.LT is not None else sp.csr_matrix((n_concepts, n_concepts)))
         self._domain_concept_items: dict[str | None, sp.csr_matrix] = {}
+        self._transition_items: dict[str | None, sp.csr_matrix] = {}
+        self._outside_concepts: dict[str | None, sp.csr_matrix] = {}
+        if self.P_lt.nnz:
+            for domain in [None, *sorted(set(self.item_domain.tolist()))]:
+                self.transition_items(domain)
 
     def domain_mask(self, domain: str | None) -> np.ndarray:
         if domain is None:
@@ -176,13 +181,26 @@ class ProximityIndex:
             )
         return self._domain_concept_items[domain]
 
+    def transition_items(self, domain: str | None) -> sp.csr_matrix:
+        """Concept -LEADS_TO-> concept -> item of `domain`, folded into one concept x items matrix
+        (the `CONCEPT_ITEMS` strongest per concept), so the walk costs what the concept walk costs.
+        Built for every domain with the index (a first request never pays for it)."""
+        if domain not in self._transition_items:
+            self._transition_items[domain] = top_k_per_row(
+                (self.P_lt @ self.concept_items_in(domain)).tocsr(), CONCEPT_ITEMS
+            )
+        return self._transition_items[domain]
+
     def transition_walk(self, rows: np.ndarray, domain: str | None = None) -> sp.csr_matrix:
         """Learned-bridge walk (batch x items): user -> item outside `domain` -> concept -LEADS_TO->
         concept -> item of `domain` (any domain when None)."""
+        if not self.P_lt.nnz:
+            return sp.csr_matrix((len(rows), len(self.items)), dtype=np.float32)
+        if domain not in self._outside_concepts:
+            outside = sp.diags((~self.domain_mask(domain)).astype(np.float32)) if domain is not None else None
+            self._outside_concepts[domain] = (outside @ self.P_ic).tocsr() if outside is not None else self.P_ic
         starts = self._starts(rows, self.P_ui)
-        if domain is not None:
-            starts = starts @ sp.diags((~self.domain_mask(domain)).astype(np.float32))
-        return (((starts @ self.P_ic) @ self.P_lt) @ self.concept_items_in(domain)).tocsr()
+        return ((starts @ self._outside_concepts[domain]) @ self.transition_items(domain)).tocsr()
 
 
 def build_index(snapshot: GraphSnapshot, alpha: float = 0.5, beta: float = 0.0) -> ProximityIndex:

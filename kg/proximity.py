@@ -198,7 +198,9 @@ class ProximityIndex:
             return sp.csr_matrix((len(rows), len(self.items)), dtype=np.float32)
         if domain not in self._outside_concepts:
             outside = sp.diags((~self.domain_mask(domain)).astype(np.float32)) if domain is not None else None
-            self._outside_concepts[domain] = (outside @ self.P_ic).tocsr() if outside is not None else self.P_ic
+            self._outside_concepts[domain] = (
+                (outside @ self.P_ic).tocsr() if outside is not None else self.P_ic
+            )
         starts = self._starts(rows, self.P_ui)
         return ((starts @ self._outside_concepts[domain]) @ self.transition_items(domain)).tocsr()
 

@@ -46,6 +46,9 @@ DEFAULT_BLEND: dict[str, float] = {
     "transitions": 0.0,
 }
 COMPONENTS = tuple(DEFAULT_BLEND)
+OPTIONAL_WALKS = ("transitions",)
+"""Walks computed only when the blend weighs them (their component shows 0 otherwise): the
+learned-bridge walk is off in the default blend and on where tuning found it gains."""
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -199,8 +202,11 @@ class ServingModel:
             "transitions": lambda r: self.index.transition_walk(r, domain),
         }
         for name, walk in walks.items():
-            parts[name] = _scaled_walk(walk(rows), candidates)
             w = weights.get(name, 0.0) / total_weight
+            if name in OPTIONAL_WALKS and not w:
+                parts[name] = WalkScores(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.float32)))
+                continue
+            parts[name] = _scaled_walk(walk(rows), candidates)
             if w and len(parts[name].values):
                 flat = parts[name].rows * shape[1] + parts[name].positions
                 flat_total.index_add_(

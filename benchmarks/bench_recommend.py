@@ -33,7 +33,10 @@ CHUNK = 256
 """Users per scoring pass, as in InterestGraph.recommend_batch."""
 
 
-def make_graph(n_items: int, n_users: int, per_user: int, seed: int = 0) -> EmbeddedStore:
+def make_graph(
+    n_items: int, n_users: int, per_user: int, seed: int = 0, path: Path | None = None
+) -> EmbeddedStore:
+    """The synthetic serving graph; in memory, or persisted under `path` when given."""
     rng = np.random.default_rng(seed)
     domains = np.array(["books", "films", "music"])
     items = pd.DataFrame(
@@ -71,7 +74,7 @@ def make_graph(n_items: int, n_users: int, per_user: int, seed: int = 0) -> Embe
     item_nodes, domain_nodes, in_domain = builder.item_rows(items)
     users, interacted = builder.interaction_rows(interactions)
     names = {k: k.replace("-", " ") for k in concepts["key"].unique()}
-    store = EmbeddedStore(None)
+    store = EmbeddedStore(path)
     builder.write_graph(
         store,
         builder.GraphRows(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from encoders.canonical import (
     ALIAS_NAMES,
@@ -287,7 +288,7 @@ def doc_candidates(
     found: dict[str, Candidate] = {}
     n = max(len(doc.text), 1)
     chunks = list(doc.noun_chunks)
-    spans: list[tuple[object, str]] = [(c, source) for c in chunks]
+    spans: list[tuple[Any, str]] = [(c, source) for c in chunks]
     spans += [(r, source) for r in _uncovered_noun_runs(doc, chunks)]
     if use_entities and doc.has_annotation("ENT_IOB"):
         spans += [(e, "entity") for e in doc.ents if e.label_ in ENTITY_LABELS]

@@ -149,7 +149,7 @@ def resolve_concepts(
         pos = n_old + i
         best = [(s, j) for j, s in neighbours[i] if j < pos and is_canon[j]]
         if best:
-            s, j = max(best, key=lambda t: (t[0], -t[1]))
+            _, j = max(best, key=lambda t: (t[0], -t[1]))
             target[root] = order[j]
         else:
             is_canon[pos] = True

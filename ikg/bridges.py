@@ -24,17 +24,18 @@ def learned_bridges(
     starts = idx.P_ui[row] @ sp.diags((~in_target).astype(np.float32))
     user_concepts = np.asarray((starts @ idx.P_ic).todense()).ravel()
     reach = np.asarray(idx.IC[np.flatnonzero(in_target)].sum(axis=0)).ravel()
-    candidates = []
-    for c in np.flatnonzero(user_concepts > 0):
-        edges = idx.LT[c]
-        for d, w in zip(edges.indices.tolist(), edges.data.tolist()):
-            if reach[d] > 0:
-                candidates.append((float(user_concepts[c] * w), int(c), int(d)))
+    candidates: list[tuple[float, int, int]] = []
+    for source in np.flatnonzero(user_concepts > 0).tolist():
+        edges = idx.LT[source]
+        for dst, w in zip(edges.indices.tolist(), edges.data.tolist()):
+            if reach[dst] > 0:
+                candidates.append((float(user_concepts[source] * w), int(source), int(dst)))
     candidates.sort(key=lambda t: (-t[0], idx.concepts[t[1]], idx.concepts[t[2]]))
     top = candidates[0][0] if candidates else 1.0
     history = idx.R[row].indices
     target_cols = np.flatnonzero(in_target)
-    out, used = [], set()
+    out: list[Bridge] = []
+    used: set[int] = set()
     for score, c, d in candidates:
         if len(out) >= limit:
             break

@@ -11,6 +11,7 @@
     ikg demo                              the whole pipeline on the shipped sample catalog
     ikg eval ...                          evaluation against baselines
     ikg cypher list | run NAME            saved exploration queries (read-only by default)
+    ikg serve [--host] [--port]           the API over HTTP (extra: interest-kg[server])
 
 The graph lives in `--path` (default ./ikg-data, or $IKG_PATH) with the embedded store;
 `--neo4j` uses the server named by NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD instead.
@@ -83,8 +84,13 @@ def main(ctx: click.Context, path: str | None, neo4j: bool, as_json: bool, verbo
     help="items file (CSV/Parquet/JSONL)",
 )
 @click.option("--events", "event_files", multiple=True, type=click.Path(exists=True), help="events file")
+@click.option(
+    "--allow-forgotten", is_flag=True, help="accept events of users removed by `ikg forget` (they returned)"
+)
 @click.pass_context
-def ingest(ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[str, ...]) -> None:
+def ingest(
+    ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[str, ...], allow_forgotten: bool
+) -> None:
     """Validate items and events and stage them for the next refresh.
 
     Example: ikg ingest --items items.csv --events events.jsonl
@@ -92,7 +98,9 @@ def ingest(ctx: click.Context, item_files: tuple[str, ...], event_files: tuple[s
     if not item_files and not event_files:
         raise click.UsageError("give at least one --items or --events file")
     with _open(ctx) as ig:
-        reports = [ig.ingest_items(f) for f in item_files] + [ig.ingest_events(f) for f in event_files]
+        reports = [ig.ingest_items(f) for f in item_files] + [
+            ig.ingest_events(f, allow_forgotten=allow_forgotten) for f in event_files
+        ]
     table = Table("source", "read", "accepted", "quarantined", "deduplicated", title="ingest")
     for r in reports:
         table.add_row(
@@ -245,21 +253,38 @@ def forget(ctx: click.Context, user_id: str, yes: bool) -> None:
 @click.option("--users", default=120, show_default=True, help="synthetic demo users")
 @click.option("--fresh/--keep", default=True, help="start from an empty graph (default)")
 @click.option("--neo4j", "use_neo4j", is_flag=True, help="load the demo graph into the Neo4j of NEO4J_URI")
+@click.option("--reset", is_flag=True, help="empty a folder / database that holds other data first (asks)")
+@click.option("--yes", is_flag=True, help="with --reset: do not ask for confirmation")
 @click.pass_context
-def demo(ctx: click.Context, out: str, users: int, fresh: bool, use_neo4j: bool) -> None:
+def demo(
+    ctx: click.Context, out: str, users: int, fresh: bool, use_neo4j: bool, reset: bool, yes: bool
+) -> None:
     """The whole pipeline on the shipped sample catalog: build, recommend, explain, migrate, draw.
 
     With --neo4j (here or before the command) the graph goes into the Neo4j server of
     NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD, ready for `ikg cypher run ...` and Neo4j Browser.
+    The demo only empties a folder or database that holds nothing but demo data; anything
+    else is refused unless --reset is given and confirmed.
     """
-    from ikg.demo import run_demo
+    from ikg.demo import DemoRefused, run_demo
 
     neo4j = ctx.obj["neo4j"] or use_neo4j
     if neo4j and not os.environ.get("NEO4J_URI"):
         raise click.UsageError("--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment")
-    run_demo(
-        ctx.obj["path"] or "ikg-data", Path(out), n_users=users, fresh=fresh, neo4j=neo4j, console=console
-    )
+    confirm = (lambda _question: True) if yes else (lambda q: click.confirm(q, default=False))
+    try:
+        run_demo(
+            ctx.obj["path"] or "ikg-data",
+            Path(out),
+            n_users=users,
+            fresh=fresh,
+            neo4j=neo4j,
+            console=console,
+            reset=reset,
+            confirm=confirm,
+        )
+    except DemoRefused as err:
+        raise click.ClickException(str(err)) from None
 
 
 @main.command(
@@ -271,6 +296,61 @@ def eval(ctx: click.Context) -> None:
     from ikg.eval.cli import main as eval_main
 
     sys.exit(eval_main(list(ctx.args)))
+
+
+@main.command()
+@click.option("--path", "serve_path", default=None, help="working folder (overrides the global --path)")
+@click.option("--neo4j", "use_neo4j", is_flag=True, help="serve the Neo4j graph of NEO4J_URI")
+@click.option(
+    "--neo4j-uri", default=None, help="serve this Neo4j (credentials from NEO4J_USER/NEO4J_PASSWORD)"
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="bind address (beyond loopback needs IKG_API_TOKEN)",
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="server processes")
+@click.option(
+    "--poll",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 60),
+    help="seconds between checks for a new version",
+)
+@click.option("--access-log", is_flag=True, help="log every request line (never headers or tokens)")
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    serve_path: str | None,
+    use_neo4j: bool,
+    neo4j_uri: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    poll: float,
+    access_log: bool,
+) -> None:
+    """Serve the API over HTTP; new versions from `ikg refresh` are swapped in live.
+
+    Example: IKG_API_TOKEN=... ikg serve --path ikg-data --port 8000  (OpenAPI at /docs)
+    """
+    try:
+        from ikg.server import ServeConfigError, ServeSpec
+        from ikg.server import serve as run_server
+    except ImportError as err:
+        raise click.ClickException(
+            f"ikg serve needs the server extra ({err.name} is missing): pip install 'interest-kg[server]'"
+        ) from err
+    uri = neo4j_uri or (os.environ.get("NEO4J_URI") if use_neo4j or ctx.obj["neo4j"] else None)
+    if (use_neo4j or ctx.obj["neo4j"]) and not uri:
+        raise click.UsageError("--neo4j needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) in the environment")
+    spec = ServeSpec(path=serve_path or ctx.obj["path"], neo4j_uri=uri, poll=poll)
+    try:
+        run_server(spec, host=host, port=port, workers=workers, access_log=access_log)
+    except ServeConfigError as err:
+        raise click.ClickException(str(err)) from err
 
 
 def _mount_cypher() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,111 @@ from ikg.graph import InterestGraph
 
 SHOWCASE_USER = "demo-u001"
 
+DEMO_MARKER = ".ikg-demo"
+"""A file the demo writes into every folder it owns; only such folders (or new or empty ones) are used."""
+
+DEMO_META_KEY = "ikg_demo"
+"""The marker the demo sets in a Neo4j database it loaded (an (:IkgMeta {key}) node)."""
+
+DEMO_USER_PREFIX = "demo-"
+
+_OWN_ENTRIES = ("inbox", "models", "quarantine", "graph", "ACTIVE", "dislikes.json", "forgotten.json")
+_OWN_PATTERNS = ("state-*", ".staging-*", ".*.tmp", "*.tmp")
+
+
+class DemoRefused(RuntimeError):
+    """The demo would have to write into or delete data it did not create; nothing was changed."""
+
+
+def _ask(question: str) -> bool:
+    import click
+
+    return click.confirm(question, default=False)
+
+
+def prepare_folder(path: Path, reset: bool = False, confirm: Callable[[str], bool] = _ask) -> None:
+    """Make `path` a folder the demo owns: new, empty, or marked by an earlier demo; else refuse.
+
+    A marked folder loses only the entries the demo writes (inbox, state, models, graph, ...).
+    An unmarked folder with files is used only with `reset` and a yes from `confirm`, which
+    deletes everything in it.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DemoRefused(f"{path} is a file, not a folder; nothing was changed. Fix: pass another --path.")
+    if path.is_dir() and (path / DEMO_MARKER).exists():
+        for entry in _own_entries(path):
+            _remove(entry)
+    elif path.is_dir() and any(path.iterdir()):
+        names = sorted(p.name for p in path.iterdir())
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        if not reset:
+            raise DemoRefused(
+                f"{path} already holds files the demo did not create ({shown}); nothing was changed. "
+                "Fix: pass another folder (ikg --path ikg-demo demo), or add --reset to delete "
+                "everything in it first (asks for confirmation; --yes skips the question)."
+            )
+        if not confirm(f"Delete everything in {path} ({len(names)} entries: {shown})?"):
+            raise DemoRefused(f"not confirmed; nothing in {path} was deleted.")
+        for entry in list(path.iterdir()):
+            _remove(entry)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / DEMO_MARKER).write_text("folder created by `ikg demo`; the demo may empty it on its next run\n")
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry)
+    else:
+        entry.unlink()
+
+
+def _own_entries(path: Path) -> list[Path]:
+    found = {path / name for name in _OWN_ENTRIES if (path / name).exists() or (path / name).is_symlink()}
+    for pattern in _OWN_PATTERNS:
+        found.update(path.glob(pattern))
+    return sorted(found)
+
+
+def prepare_database(store: Any, reset: bool = False, confirm: Callable[[str], bool] = _ask) -> None:
+    """Clear a Neo4j database for the demo only when it holds nothing but demo data; else refuse.
+
+    Demo data: the database carries the demo marker and its users and items are the demo's.
+    Without the marker any node counts as someone else's. With `reset` and a yes from
+    `confirm`, the project's nodes are removed (nodes with other labels are never touched).
+    """
+    from ikg.demo_data import load_catalog
+
+    marked = store.get_meta(DEMO_META_KEY) is not None
+    catalog = load_catalog()["item_id"].tolist()
+    others = store.count_keys_outside("User", prefix=DEMO_USER_PREFIX) + store.count_keys_outside(
+        "Item", catalog
+    )
+    project = sum(store.counts().get(label, 0) for label in ("User", "Item", "Concept", "Topic", "Domain"))
+    foreign = store.count_foreign_nodes()
+    if (marked and not others) or (not marked and not project and not foreign):
+        store.clear()
+        store.set_meta(DEMO_META_KEY, "loaded by ikg demo")
+        return
+    what = (
+        f"{others} users or items that are not the demo's"
+        if marked
+        else f"{project + foreign} nodes that the demo did not write"
+    )
+    database = getattr(getattr(store, "config", None), "database", "neo4j")
+    if not reset:
+        raise DemoRefused(
+            f"the Neo4j database {database!r} holds {what}; nothing was changed. Fix: point the demo "
+            "at its own database (NEO4J_DATABASE=demo on Neo4j Enterprise, or a separate server such "
+            "as `python -m ikg.neo4j_local start --data .cache/neo4j-demo`), or add --reset to delete "
+            "the interest-kg nodes (User, Item, Concept, Topic, Domain) in it first (asks for "
+            "confirmation; --yes skips the question)."
+        )
+    if not confirm(f"Delete every User, Item, Concept, Topic and Domain node in {database!r} ({what})?"):
+        raise DemoRefused(f"not confirmed; nothing in the database {database!r} was deleted.")
+    store.clear()
+    store.set_meta(DEMO_META_KEY, "loaded by ikg demo")
+
 
 def run_demo(
     path: str | Path,
@@ -30,27 +136,35 @@ def run_demo(
     fresh: bool = True,
     neo4j: bool = False,
     console: Console | None = None,
+    reset: bool = False,
+    confirm: Callable[[str], bool] = _ask,
 ) -> dict[str, Any]:
-    """Run the demo into `path` (embedded store) or the configured Neo4j; write outputs to `out`."""
+    """Run the demo into `path` (embedded store) or the configured Neo4j; write outputs to `out`.
+
+    Only a folder (and database) holding nothing but demo data is emptied; anything else is
+    refused with `DemoRefused` unless `reset` and `confirm` agree (see `prepare_folder`).
+    """
     import os
 
     console = console or Console()
     path = Path(path)
-    if fresh and not neo4j and path.exists():
-        shutil.rmtree(path)
+    state = path if not neo4j or path.name != "ikg-data" else Path("ikg-neo4j-state")
+    if fresh or not (state / DEMO_MARKER).exists():
+        prepare_folder(state, reset=reset, confirm=confirm)
     out.mkdir(parents=True, exist_ok=True)
     if neo4j:
-        state = path if path.name != "ikg-data" else Path("ikg-neo4j-state")
-        if fresh and state.exists():
-            shutil.rmtree(state)
         ig = InterestGraph.open(
             state,
             neo4j_uri=os.environ["NEO4J_URI"],
             auth=(os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", "")),
             database=os.environ.get("NEO4J_DATABASE", "neo4j"),
         )
-        if fresh:
-            ig.store.clear()
+        try:
+            if fresh or ig.store.get_meta(DEMO_META_KEY) is None:
+                prepare_database(ig.store, reset=reset, confirm=confirm)
+        except BaseException:
+            ig.close()
+            raise
     else:
         ig = InterestGraph.open(path)
     started = time.perf_counter()

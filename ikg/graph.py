@@ -30,7 +30,8 @@ from ikg.results import Bridge, Explanation, Interest, Migration, Profile, Recom
 from ikg.serving import ServingModel
 from ikg.workdir import Workdir
 from kg.embedded import EmbeddedStore
-from kg.ingest import ingest_events, ingest_items, write_quarantine
+from kg.ids import id_digest, normalise_id
+from kg.ingest import drop_seen, event_keys, ingest_events, ingest_items, write_quarantine
 from kg.neo4j_store import Neo4jConfig, Neo4jStore
 from kg.store import GraphStore
 from kg.weights import WeightConfig
@@ -112,13 +113,29 @@ class InterestGraph:
         result = ingest_items(items)
         return self._stage("items", result)
 
-    def ingest_events(self, events: pd.DataFrame | str | os.PathLike[str]) -> dict[str, Any]:
-        """Validate behaviour events (user_id, item_id, [kind], [ts], [rating], [text]) and stage them.
+    def ingest_events(
+        self, events: pd.DataFrame | str | os.PathLike[str], *, allow_forgotten: bool = False
+    ) -> dict[str, Any]:
+        """Validate behaviour events (user_id, item_id, [kind], [ts], [rating], [text], [event_id]) and stage them.
 
-        Events on items that are neither in the graph nor staged are quarantined.
+        Events on items that are neither in the graph nor staged are quarantined, and so are
+        events of users removed by `forget_user` unless `allow_forgotten=True`. An event already
+        stored or staged (same identity, see `kg.ingest.event_keys`) counts as deduplicated.
         """
-        result = ingest_events(events, known_items=self._known_items(), rating_scale=(0.0, 5.0))
-        return self._stage("events", result)
+        result = ingest_events(
+            events,
+            known_items=self._known_items(),
+            rating_scale=(0.0, 5.0),
+            forgotten=None if allow_forgotten else self.workdir.forgotten(),
+        )
+        return self._stage("events", drop_seen(result, self._seen_event_keys()))
+
+    def _seen_event_keys(self) -> np.ndarray:
+        """Identities of the events in the active version and in the inbox."""
+        frames = [self._current_state().table("events")]
+        frames += [pd.read_parquet(path) for _, kind, path in self.workdir.pending() if kind == "events"]
+        keys = [event_keys(f) for f in frames if len(f)]
+        return np.concatenate(keys) if keys else np.zeros(0, dtype="uint64")
 
     def _stage(self, kind: str, result) -> dict[str, Any]:
         if len(result.quarantine):
@@ -374,6 +391,7 @@ class InterestGraph:
                 }
             ]
         )
+        event["event_key"] = event_keys(event)
         self.workdir.stage("events", event)
         dislikes = self._live_dislikes()
         if kind == "dislike":
@@ -390,7 +408,13 @@ class InterestGraph:
         }
 
     def forget_user(self, user_id: str) -> dict[str, int]:
-        """Remove the user and everything derived from them: graph, events, inbox, vectors, feedback."""
+        """Remove the user and everything derived from them: graph, events, inbox, vectors, feedback.
+
+        The user's id digest (sha256 of the normalised id, never the id) goes into
+        `<path>/forgotten.json` first, so later ingests quarantine their events ("forgotten user").
+        """
+        user_id = normalise_id(user_id)
+        self.workdir.add_forgotten(id_digest(user_id))
         removed = dict(self.store.delete_user(user_id))
         state = self._current_state()
         if state.version is not None:

@@ -28,7 +28,7 @@ from ikg.serving import DEFAULT_BLEND
 from ikg.tuning import tune_blend
 from ikg.workdir import Workdir
 from kg import builder
-from kg.ingest import write_quarantine
+from kg.ingest import event_keys, write_quarantine
 from kg.store import GraphStore
 from kg.transitions import learn_transitions
 from kg.weights import WeightConfig, aggregate_interactions
@@ -36,7 +36,7 @@ from kg.weights import WeightConfig, aggregate_interactions
 log = logging.getLogger(__name__)
 
 ITEM_COLUMNS = ["item_id", "domain", "title", "description", "categories", "tags"]
-EVENT_COLUMNS = ["user_id", "item_id", "kind", "ts", "rating", "text"]
+EVENT_COLUMNS = ["user_id", "item_id", "kind", "ts", "rating", "text", "event_key"]
 ROW_TABLES = {
     "Domain": "nodes",
     "Item": "nodes",
@@ -96,6 +96,8 @@ RETUNE_FRACTION = 0.1
 
 def _gather(kind: str, pending: list) -> pd.DataFrame:
     frames = [pd.read_parquet(path) for _, k, path in pending if k == kind]
+    if kind == "events":
+        frames = [f.assign(event_key=event_keys(f)) for f in frames]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -237,10 +239,13 @@ def run_refresh(
         if items.empty:
             raise ValueError("refresh: no items yet; ingest items before events (ig.ingest_items(frame))")
         old_events = state.table("events")
+        if len(old_events):
+            old_events["event_key"] = event_keys(old_events)
         new_events = _gather("events", pending)
         for col in EVENT_COLUMNS:
             if col not in new_events:
                 new_events[col] = None
+        new_events["event_key"] = event_keys(new_events)
         known = set(items["item_id"])
         unknown = ~new_events["item_id"].isin(known) if len(new_events) else pd.Series(dtype=bool)
         quarantined = int(unknown.sum()) if len(new_events) else 0

@@ -13,7 +13,7 @@ import pandas as pd
 
 class _Plain:
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[arg-type]
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), default=str)

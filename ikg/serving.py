@@ -348,8 +348,8 @@ class ServingModel:
         k = min(k, total.shape[1])
         if k == 0:
             return np.zeros((total.shape[0], 0), dtype=np.int64), np.zeros((total.shape[0], 0), dtype=bool)
-        values, top = torch.topk(torch.from_numpy(total), k, dim=1, sorted=False)
-        values, top = values.numpy(), top.numpy()
+        found = torch.topk(torch.from_numpy(total), k, dim=1, sorted=False)
+        values, top = found.values.numpy(), found.indices.numpy()
         order = np.lexsort((self._id_rank[cols[top]], -values), axis=1)
         top = np.take_along_axis(top, order, axis=1)
         return top, np.isfinite(np.take_along_axis(values, order, axis=1))
@@ -393,6 +393,7 @@ class ServingModel:
         if len(finite) == 0:
             return []
         pool = finite[np.argsort(-row[finite], kind="stable")[: 5 * k]].tolist()
+        assert self.item_vectors is not None, "diversity needs item vectors"
         vectors = dict(zip(pool, _unit_rows(self.item_vectors[cols[pool]])))
         chosen: list[int] = []
         while pool and len(chosen) < k:

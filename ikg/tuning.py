@@ -182,8 +182,8 @@ def tune_blend(
             }
             users = _per_user(parts, blend, k)
             score = float(np.mean([v for vs in users.values() for v in vs]))
-            by_domain = {f"ndcg@{k}:{d}": round(float(np.mean(vs)), 5) for d, vs in users.items()}
-            table.append({**walk, **blend, f"ndcg@{k}": round(score, 5), **by_domain})
+            domain_scores = {f"ndcg@{k}:{d}": round(float(np.mean(vs)), 5) for d, vs in users.items()}
+            table.append({**walk, **blend, f"ndcg@{k}": round(score, 5), **domain_scores})
             if walk == WALK_GRID[0] and blend == DEFAULT_BLEND:
                 baseline = score
             if score > best[2]:

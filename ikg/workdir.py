@@ -6,6 +6,7 @@
     <path>/ACTIVE                         JSON naming the serving version; replaced atomically
     <path>/quarantine/quarantine.jsonl    rejected rows with file, row, column and reason
     <path>/graph/                         the embedded store (when no Neo4j is configured)
+    <path>/forgotten.json                 sha256 digests of users removed by forget_user (no raw ids)
 
 A refresh writes a complete new state folder, then replaces ACTIVE with one rename, so a
 reader sees the old or the new version, never a mix, and a failed refresh leaves the old
@@ -122,7 +123,7 @@ class Workdir:
         staging.mkdir(parents=True)
         for name, frame in tables.items():
             frame.reset_index(drop=True).to_parquet(staging / f"{name}.parquet", index=False)
-        np.savez(staging / "arrays.npz", **arrays)
+        np.savez(staging / "arrays.npz", **arrays)  # type: ignore[arg-type]
         (staging / "meta.json").write_text(json.dumps(meta, default=str, sort_keys=True))
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
@@ -136,12 +137,30 @@ class Workdir:
         self._prune(keep={info.get("version"), info.get("previous")})
 
     def _prune(self, keep: set) -> None:
-        for folder in self.path.glob("state-*"):
-            if folder.name.removeprefix("state-") not in keep:
+        for folder in self.path.glob("state-v*"):
+            version = folder.name.removeprefix("state-")
+            if version not in keep and version[1:].isdigit():
                 shutil.rmtree(folder, ignore_errors=True)
-        for folder in (self.path / "models").iterdir():
-            if folder.name not in keep:
+        for folder in (self.path / "models").glob("v*"):
+            if folder.name not in keep and folder.name[1:].isdigit():
                 shutil.rmtree(folder, ignore_errors=True)
+
+    # ---- forgotten users ------------------------------------------------------------------
+    @property
+    def forgotten_path(self) -> Path:
+        return self.path / "forgotten.json"
+
+    def forgotten(self) -> set[str]:
+        """Digests (`kg.ids.id_digest`) of the users removed by forget_user."""
+        path = self.forgotten_path
+        return set(json.loads(path.read_text()).get("sha256", [])) if path.exists() else set()
+
+    def add_forgotten(self, digest: str) -> None:
+        """Record a forgotten user's digest (written atomically), so ingest can refuse their events."""
+        known = self.forgotten() | {digest}
+        tmp = self.path / ".forgotten.json.tmp"
+        tmp.write_text(json.dumps({"sha256": sorted(known)}, indent=0))
+        os.replace(tmp, self.forgotten_path)
 
     def model_dir(self, version: str) -> Path:
         return self.path / "models" / version

@@ -232,7 +232,8 @@ def has_concept_rows(item_concepts: pd.DataFrame) -> pd.DataFrame:
 
 def topic_rows(topics: Iterable[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Topic nodes and IN_TOPIC edges from `encoders.induce_topics` results."""
-    nodes, edges = [], []
+    nodes: list[dict[str, Any]] = []
+    edges: list[dict[str, Any]] = []
     for topic in topics:
         nodes.append(
             {

@@ -400,6 +400,7 @@ class EmbeddedStore(GraphStore):
         return int(pointer.read_text().strip().rsplit("-", 1)[1])
 
     def _prune(self, keep: str) -> None:
+        assert self.path is not None, "only a stored graph has generations"
         generations = sorted(p for p in self.path.glob("graph-*") if p.is_dir())
         for old in generations[:-_KEEP_GENERATIONS]:
             if old.name != keep:
@@ -407,7 +408,7 @@ class EmbeddedStore(GraphStore):
 
     def _load(self) -> None:
         generation = self._current_generation()
-        if generation is None:
+        if generation is None or self.path is None:
             return
         folder = self.path / f"graph-{generation:06d}"
         for label in NODE_TYPES:

@@ -6,6 +6,7 @@ dicts, booleans, NaN, infinities and empty strings are not ids.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import unicodedata
 from typing import Any
@@ -51,3 +52,8 @@ def id_variants(value: Any) -> set[str]:
     if canonical.lstrip("-").isdigit():
         forms.add(f"{canonical}.0")
     return forms
+
+
+def id_digest(value: Any) -> str:
+    """sha256 hex of the normalised id: lets a registry recognise an id without holding it."""
+    return hashlib.sha256(normalise_id(value).encode("utf-8")).hexdigest()

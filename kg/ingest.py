@@ -20,27 +20,30 @@ and the few columns whose values may be lists (item categories and tags).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
 import math
 import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-Source = pd.DataFrame | str | Path
+from kg.ids import MAX_ID_LENGTH, InvalidIdError, id_digest, normalise_id
+
+Source: TypeAlias = pd.DataFrame | str | Path
 
 ITEM_REQUIRED = ("item_id", "domain", "title")
 ITEM_OPTIONAL = ("description", "categories", "tags")
 EVENT_REQUIRED = ("user_id", "item_id")
-EVENT_OPTIONAL = ("kind", "ts", "rating", "text")
+EVENT_OPTIONAL = ("kind", "ts", "rating", "text", "event_id")
 QUARANTINE_COLUMNS = ["source", "row", "column", "reason", "raw"]
 
 KINDS = ("view", "click", "cart", "purchase", "like", "dislike", "rating", "review", "share")
@@ -89,6 +92,21 @@ KIND_ALIASES: dict[str, str] = {
 }
 """Accepted spellings of each kind (after lowercasing and turning '-' and ' ' into '_')."""
 
+MAX_TITLE_CHARS = 1_000
+MAX_DESCRIPTION_CHARS = 20_000
+MAX_TEXT_CHARS = 20_000
+MAX_LIST_ENTRIES = 100
+MAX_LIST_ENTRY_CHARS = 200
+"""Field size limits: longer text is cut and longer category/tag lists keep their first entries;
+the report's `truncated` counts the rows cut per column."""
+
+FUTURE_TOLERANCE_SECONDS = 86_400.0
+TS_FLOOR = 0.0
+"""Timestamps more than FUTURE_TOLERANCE_SECONDS after the ingest's wall time, or before TS_FLOOR
+(1970-01-01, epoch 0), are quarantined: one stray value must not become the model's "now"."""
+
+FORGOTTEN_REASON = "forgotten user"
+
 _TAG_RE = r"<[^>]*>"
 _WS_RE = r"\s+"
 
@@ -136,55 +154,129 @@ def _format_of(path: Path) -> str:
     )
 
 
+def _unreadable(name: str, row: int, why: str, fix: str, raw: str) -> dict[str, Any]:
+    """A quarantine record for a line that could not be read into a row."""
+    return {"source": name, "row": row, "column": "<line>", "reason": f"{why}; fix: {fix}", "raw": raw}
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 text; invalid bytes become lone surrogates so the lines holding them can be set aside."""
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def _has_bad_bytes(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _shown_line(line: str) -> str:
+    return json.dumps(line[:500].encode("utf-8", errors="replace").decode("utf-8"))
+
+
+_BAD_UTF8 = ("holds bytes that are not valid UTF-8", "save the file as UTF-8")
+
+
 def _read_jsonl(path: Path, name: str) -> tuple[pd.DataFrame, np.ndarray, list[dict[str, Any]]]:
-    """Read JSON Lines; lines that are not a JSON object become quarantine records."""
+    """Read JSON Lines; lines that are not a JSON object (or not UTF-8) become quarantine records."""
     compressed = path.suffix.lower() in (".gz", ".bz2", ".xz")
-    with _open_compressed(path) if compressed else open(path, encoding="utf-8") as fh:
-        text = fh.read()
+    with _open_compressed(path) if compressed else open(path, "rb") as fh:
+        text = _decode(fh.read())
     if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
         return _read_json_array(text, path, name)
     lines = text.splitlines()
     keep = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
     rows = np.array([i for i, _ in keep], dtype=np.int64)
-    try:
-        frame = (
-            pd.read_json(
-                io.StringIO("\n".join(ln for _, ln in keep)),
-                lines=True,
-                dtype=False,
-                convert_dates=False,
-                orient="records",
+    if all(ln.lstrip().startswith("{") for _, ln in keep) and not _has_bad_bytes(text):
+        try:
+            frame = (
+                pd.read_json(
+                    io.StringIO("\n".join(ln for _, ln in keep)),
+                    lines=True,
+                    dtype=False,
+                    convert_dates=False,
+                    orient="records",
+                )
+                if keep
+                else pd.DataFrame()
             )
-            if keep
-            else pd.DataFrame()
-        )
-        if len(frame) == len(keep):
-            return frame, rows, []
-    except ValueError:
-        pass
+            if len(frame) == len(keep):
+                return frame, rows, []
+        except (ValueError, TypeError, OverflowError):
+            pass
     records, good_rows, bad = [], [], []
+    fix = 'write one JSON object per line, e.g. {"item_id": "i1", "title": "..."}'
     for lineno, ln in keep:
+        if _has_bad_bytes(ln):
+            bad.append(_unreadable(name, lineno, *_BAD_UTF8, _shown_line(ln)))
+            continue
         try:
             obj = json.loads(ln)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             obj, why = None, f"not valid JSON ({exc.msg} at char {exc.pos})"
+        except (ValueError, RecursionError):
+            obj, why = None, "not valid JSON (malformed or nested too deeply)"
         else:
             why = "" if isinstance(obj, dict) else f"a JSON {type(obj).__name__}, not an object"
         if why:
-            bad.append(
-                {
-                    "source": name,
-                    "row": lineno,
-                    "column": "<line>",
-                    "reason": f"{why}; fix: write one JSON object per line, e.g. "
-                    '{"item_id": "i1", "title": "..."}',
-                    "raw": json.dumps(ln[:500]),
-                }
-            )
+            bad.append(_unreadable(name, lineno, why, fix, _shown_line(ln)))
         else:
             records.append(obj)
             good_rows.append(lineno)
     return pd.DataFrame.from_records(records), np.array(good_rows, dtype=np.int64), bad
+
+
+def _read_csv_tolerant(
+    path: Path, name: str, sep: str
+) -> tuple[pd.DataFrame, np.ndarray, list[dict[str, Any]]]:
+    """Slow path for a CSV pandas cannot read whole: set aside records with bad bytes or extra fields."""
+    import csv
+
+    with open(path, "rb") as fh:
+        text = _decode(fh.read())
+    csv.field_size_limit(2**31 - 1)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise pd.errors.EmptyDataError("no header") from None
+    if _has_bad_bytes("".join(header)):
+        raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 in the header row")
+    width = len(header)
+    records: list[list[str]] = []
+    good_rows: list[int] = []
+    bad: list[dict[str, Any]] = []
+    number = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            number += 1
+            bad.append(
+                _unreadable(name, number, f"cannot be parsed as CSV ({exc})", "check the quoting", '""')
+            )
+            continue
+        if not fields:
+            continue
+        number += 1
+        line = sep.join(fields)
+        if _has_bad_bytes(line):
+            bad.append(_unreadable(name, number, *_BAD_UTF8, _shown_line(line)))
+        elif len(fields) > width:
+            bad.append(
+                _unreadable(
+                    name,
+                    number,
+                    f"has {len(fields)} fields but the header has {width}",
+                    "quote values that contain the separator, or remove the extra field",
+                    _shown_line(line),
+                )
+            )
+        else:
+            records.append(fields + [""] * (width - len(fields)))
+            good_rows.append(number)
+    frame = pd.DataFrame(records, columns=header, dtype=str) if records else pd.DataFrame(columns=header)
+    return frame, np.array(good_rows, dtype=np.int64), bad
 
 
 def _read_json_array(
@@ -214,13 +306,13 @@ def _read_json_array(
     return pd.DataFrame.from_records([d for d in data if isinstance(d, dict)]), rows[good], bad
 
 
-def _open_compressed(path: Path):
+def _open_compressed(path: Path) -> Any:
     import bz2
     import gzip
     import lzma
 
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
-    return opener(path, "rt", encoding="utf-8")
+    opener: Any = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[path.suffix.lower()]
+    return opener(path, "rb")
 
 
 def _read(source: Source, name: str | None) -> tuple[pd.DataFrame, str, np.ndarray, list[dict[str, Any]]]:
@@ -236,9 +328,12 @@ def _read(source: Source, name: str | None) -> tuple[pd.DataFrame, str, np.ndarr
     fmt = _format_of(path)
     try:
         if fmt in (".csv", ".tsv"):
-            frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, sep="\t" if fmt == ".tsv" else ",", encoding="utf-8"
-            )
+            sep = "\t" if fmt == ".tsv" else ","
+            try:
+                frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8")
+            except (pd.errors.ParserError, UnicodeDecodeError):
+                frame, rows, bad = _read_csv_tolerant(path, label, sep)
+                return frame, label, rows, bad
         elif fmt in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
@@ -248,7 +343,7 @@ def _read(source: Source, name: str | None) -> tuple[pd.DataFrame, str, np.ndarr
         raise IngestError(
             f"{label}: the file is empty (no header row). Fix: write a header line with the column names."
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError, NotImplementedError) as exc:
         raise IngestError(
             f"{label}: cannot be read as {fmt[1:]}: {str(exc).strip()}. Nothing was ingested. "
             "Fix: check the file format, quoting and UTF-8 encoding."
@@ -256,9 +351,50 @@ def _read(source: Source, name: str | None) -> tuple[pd.DataFrame, str, np.ndarr
     return frame, label, np.arange(1, len(frame) + 1, dtype=np.int64), []
 
 
+_BAD_UNICODE = "holds text that is not valid Unicode (a lone surrogate); fix: decode the source as UTF-8"
+
+
+def _valid_unicode(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unicode_guard(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows holding text that is not valid Unicode (lone surrogates), and the frame with those cells blanked.
+
+    Only object columns can hold such text; each is checked with one vectorised conversion and
+    scanned value by value only when that conversion fails.
+    """
+    bad = np.zeros(len(frame), dtype=bool)
+    blanked = frame
+    for col in frame.columns[[ptypes.is_object_dtype(t) for t in frame.dtypes]]:
+        try:
+            pd.array(frame[col], dtype="str")
+            continue
+        except (UnicodeEncodeError, TypeError, ValueError):
+            invalid = ~frame[col].map(_valid_unicode).to_numpy(dtype=bool)
+        if invalid.any():
+            bad |= invalid
+            if blanked is frame:
+                blanked = frame.copy()
+            blanked.loc[invalid, col] = None
+    return blanked, bad
+
+
 def _require(frame: pd.DataFrame, name: str, required: Iterable[str], optional: Iterable[str]) -> None:
-    """Raise IngestError naming the missing required columns and the existing ones."""
+    """Raise IngestError naming the missing required columns and the existing ones (or repeated ones)."""
     cols = [str(c) for c in frame.columns]
+    repeated = sorted(set(pd.Index(cols)[pd.Index(cols).duplicated()]))
+    if repeated:
+        raise IngestError(
+            f"{name}: column name(s) {repeated} appear more than once. Nothing was ingested. "
+            "Fix: rename or drop the repeated columns (e.g. frame.loc[:, ~frame.columns.duplicated()])."
+        )
     missing = [c for c in required if c not in cols]
     if not missing:
         return
@@ -333,6 +469,68 @@ def _clean_str(s: pd.Series, *, strip_html: bool = False, lower: bool = False) -
     return _on_uniques(_as_str(s), clean)
 
 
+def _scalar_id(value: Any) -> Any:
+    """`normalise_id` for one raw value: the id, None for a missing one, or an InvalidIdError."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    try:
+        return normalise_id(value)
+    except InvalidIdError as err:
+        return err
+
+
+def _clean_ids(s: pd.Series) -> tuple[pd.Series, np.ndarray, list[str]]:
+    """Ids normalised as `kg.ids.normalise_id` does (1001, 1001.0 and ' 1001 ' are '1001').
+
+    Returns the ids (missing stays missing), a mask of values that are not ids (lists, dicts,
+    booleans, infinities, over-long text) and the reason for each. Text and integer columns take
+    the vectorised path; only columns of mixed Python objects are checked value by value.
+    """
+    n = len(s)
+    none = np.zeros(n, dtype=bool)
+    if ptypes.is_bool_dtype(s.dtype):
+        bad = s.notna().to_numpy()
+        return (
+            pd.Series([None] * n, index=s.index, dtype="str"),
+            bad,
+            ["a boolean is not an id"] * int(bad.sum()),
+        )
+    mixed = ptypes.is_object_dtype(s.dtype) and ptypes.infer_dtype(s, skipna=True) not in (
+        "string",
+        "empty",
+        "integer",
+    )
+    if ptypes.is_float_dtype(s.dtype):
+        inf = np.isinf(s.to_numpy(dtype="float64", na_value=np.nan))
+        if inf.any():
+            mixed = True
+    if mixed:
+        done = s.map(_scalar_id, na_action=None)
+        errors = done.map(lambda v: isinstance(v, InvalidIdError)).to_numpy(dtype=bool)
+        reasons = [str(e) for e in done[errors]]
+        ids = done.where(~errors, None).astype("str")
+        return ids.where(done.notna() & ~errors), errors, reasons
+    ids = _clean_str(s)
+    long = (ids.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy(dtype=bool)
+    if long.any():
+        reasons = [f"an id is at most {MAX_ID_LENGTH} characters (got {n_})" for n_ in ids[long].str.len()]
+        return ids.where(~long), long, reasons
+    return ids, none, []
+
+
+def _truncate(s: pd.Series, limit: int) -> tuple[pd.Series, int]:
+    """Cut text longer than `limit` characters; returns the Series and how many values were cut."""
+    long = (s.str.len() > limit).fillna(False).to_numpy(dtype=bool)
+    if not long.any():
+        return s, 0
+    return s.where(~long, s.str.slice(0, limit)), int(long.sum())
+
+
+_ID_FIX = "use a non-empty text or integer id (not a list, object, boolean or infinity)"
+
+
 def _optional_text(s: pd.Series) -> pd.Series:
     """Object Series of str or None (pandas 3 would otherwise infer a NaN-missing str dtype)."""
     values = s.to_numpy(dtype=object, na_value=None)
@@ -361,36 +559,61 @@ def _to_number(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(bad, np.nan, vals), bad
 
 
-_EPOCH = pd.Timestamp(0, tz="UTC")
+_UNIT_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+_NOT_A_TIME = "\x00not a time"
+
+
+def _dt_seconds(dt: pd.Series) -> np.ndarray:
+    """Epoch seconds of a datetime Series in any unit (no nanosecond overflow); NaT becomes NaN."""
+    utc = dt.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(dt.dt, "tz", None) is not None else dt
+    ints = utc.to_numpy().view("int64").astype("float64")
+    secs = ints / _UNIT_PER_SECOND.get(getattr(utc.dt, "unit", "ns"), 1e9)
+    return np.where(utc.isna().to_numpy(), np.nan, secs)
+
+
+def _time_scalar(value: Any) -> Any:
+    """A value a timestamp may be parsed from (text or a real number); anything else cannot be one."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return _NOT_A_TIME
+    return value
+
+
+def _parse_iso(part: pd.Series) -> np.ndarray:
+    """Epoch seconds of ISO-8601 text; dates pandas cannot hold (outside 1677-2262 in ns) become NaN."""
+    try:
+        return _dt_seconds(pd.to_datetime(part, utc=True, errors="coerce", format="ISO8601"))
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        out = np.full(len(part), np.nan)
+        for i, text in enumerate(part.tolist()):
+            with contextlib.suppress(OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+                out[i] = _dt_seconds(pd.Series(pd.to_datetime([text], utc=True, format="ISO8601")))[0]
+        return out
 
 
 def _to_epoch(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Epoch seconds (UTC) from numbers, ISO-8601 strings or datetimes; mask of unparseable values.
 
     Numbers and numeric strings are epoch seconds; naive datetimes and ISO strings without an
-    offset are taken as UTC.
+    offset are taken as UTC. Booleans, lists and objects are not timestamps.
     """
     if ptypes.is_datetime64_any_dtype(s.dtype):
-        dt = s if getattr(s.dt, "tz", None) is not None else s.dt.tz_localize("UTC")
-        secs = ((dt.dt.tz_convert("UTC") - _EPOCH) / pd.Timedelta(seconds=1)).astype("float64").to_numpy()
-        return secs, np.zeros(len(s), dtype=bool)
+        return _dt_seconds(s), np.zeros(len(s), dtype=bool)
     if ptypes.is_numeric_dtype(s.dtype) and not ptypes.is_bool_dtype(s.dtype):
         return _to_number(s)
     given = _present(s)
     if ptypes.is_object_dtype(s.dtype) and ptypes.infer_dtype(s, skipna=True) not in ("string", "empty"):
-        num = pd.to_numeric(
-            s.map(lambda v: v.strip() if isinstance(v, str) else v, na_action="ignore"), errors="coerce"
-        )
-        raw = s
+        raw = s.map(_time_scalar, na_action="ignore")
+        num = pd.to_numeric(raw, errors="coerce")
+        raw = raw.where(raw.map(lambda v: isinstance(v, str)), _NOT_A_TIME)
     else:
         raw = _as_str(s).str.strip()
         num = pd.to_numeric(raw, errors="coerce")
     secs = num.astype("float64").to_numpy().copy()
     rest = given & ~np.isfinite(secs)
     if rest.any():
-        part = raw[rest]
-        dt = pd.to_datetime(part, utc=True, errors="coerce", format="ISO8601")
-        secs[rest] = ((dt - _EPOCH) / pd.Timedelta(seconds=1)).astype("float64").to_numpy()
+        secs[rest] = _parse_iso(raw[rest])
     bad = given & ~np.isfinite(secs)
     return np.where(bad, np.nan, secs), bad
 
@@ -416,16 +639,24 @@ def _list_value(value: Any) -> tuple[list[str] | None, str]:
         value = list(value)
     else:
         return None, f"is a {type(value).__name__}, not a list or text"
-    out: list[str] = []
+    out: dict[str, None] = {}
+    cut = False
     for v in value:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             continue
-        if isinstance(v, (dict, list)):
+        if isinstance(v, (dict, list, tuple, set, np.ndarray)):
             return None, "holds nested objects"
+        if not _valid_unicode(v):
+            return None, "holds text that is not valid Unicode"
         tag = " ".join(unicodedata.normalize("NFC", str(v)).split())
+        if len(tag) > MAX_LIST_ENTRY_CHARS:
+            tag, cut = tag[:MAX_LIST_ENTRY_CHARS].rstrip(), True
         if tag and tag not in out:
-            out.append(tag)
-    return out, ""
+            if len(out) == MAX_LIST_ENTRIES:
+                cut = True
+                break
+            out[tag] = None
+    return list(out), "truncated" if cut else ""
 
 
 def _parse_lists(values: np.ndarray) -> list[tuple[list[str] | None, str]]:
@@ -435,7 +666,7 @@ def _parse_lists(values: np.ndarray) -> list[tuple[list[str] | None, str]]:
     for v in values:
         if isinstance(v, str):
             key: Any = v
-        elif isinstance(v, (list, tuple, np.ndarray)) and all(isinstance(x, str) for x in v):
+        elif isinstance(v, (list, tuple, np.ndarray)) and len(v) <= 64 and all(isinstance(x, str) for x in v):
             key = ("\x00list", *tuple(v))
         else:
             out.append(_list_value(v))
@@ -501,11 +732,20 @@ def _json_default(value: Any) -> Any:
 
 def _raw_json(record: dict[str, Any]) -> str:
     clean = {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
-    return json.dumps(clean, ensure_ascii=False, default=_json_default)
+    text = json.dumps(clean, ensure_ascii=False, default=_json_default)
+    return text if _valid_unicode(text) else json.dumps(clean, ensure_ascii=True, default=_json_default)
+
+
+_REDACTED = json.dumps({"redacted": FORGOTTEN_REASON})
 
 
 def _quarantine(
-    raw: pd.DataFrame, rows: np.ndarray, name: str, problems: _Problems, unreadable: list[dict[str, Any]]
+    raw: pd.DataFrame,
+    rows: np.ndarray,
+    name: str,
+    problems: _Problems,
+    unreadable: list[dict[str, Any]],
+    redact: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """One quarantine record per bad row: first problem's column, all reasons, the raw row as JSON."""
     lines = problems.frame()
@@ -521,7 +761,10 @@ def _quarantine(
             "row": rows[positions].astype("int64") if len(positions) else np.array([], dtype="int64"),
             "column": grouped["column"].to_numpy(dtype=object),
             "reason": grouped["reason"].to_numpy(dtype=object),
-            "raw": [_raw_json(r) for r in records],
+            "raw": [
+                _REDACTED if redact is not None and redact[pos] else _raw_json(r)
+                for pos, r in zip(positions, records)
+            ],
         }
     )
     if unreadable:
@@ -596,21 +839,25 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
     is counted as deduplicated, a repeat with different content is quarantined.
     """
     started = time.perf_counter()
-    raw, label, rows, unreadable = _read(source, name)
-    _require(raw, label, ITEM_REQUIRED, ITEM_OPTIONAL)
+    original, label, rows, unreadable = _read(source, name)
+    _require(original, label, ITEM_REQUIRED, ITEM_OPTIONAL)
+    raw, bad_text = _unicode_guard(original)
     n = len(raw)
     problems = _Problems()
+    problems.add(bad_text, "<row>", "bad_unicode", _BAD_UNICODE)
 
-    item_id = _clean_str(raw["item_id"])
-    domain = _clean_str(raw["domain"], strip_html=True, lower=True)
-    title = _clean_str(raw["title"], strip_html=True)
-    desc = (
-        _clean_str(raw["description"], strip_html=True)
+    item_id, bad_id, why_id = _clean_ids(raw["item_id"])
+    problems.add(bad_id, "item_id", "bad_id", [f"item_id is not an id: {w}; fix: {_ID_FIX}" for w in why_id])
+    domain, _ = _truncate(_clean_str(raw["domain"], strip_html=True, lower=True), MAX_LIST_ENTRY_CHARS)
+    title, cut_title = _truncate(_clean_str(raw["title"], strip_html=True), MAX_TITLE_CHARS)
+    desc, cut_desc = (
+        _truncate(_clean_str(raw["description"], strip_html=True), MAX_DESCRIPTION_CHARS)
         if "description" in raw
-        else pd.Series([None] * n, index=raw.index, dtype=object)
+        else (pd.Series([None] * n, index=raw.index, dtype=object), 0)
     )
+    truncated = {"title": cut_title, "description": cut_desc}
     problems.add(
-        item_id.isna().to_numpy(),
+        item_id.isna().to_numpy() & ~bad_id,
         "item_id",
         "empty_id",
         "item_id is empty; fix: give every item a non-empty id",
@@ -637,6 +884,7 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
         parsed = _parse_lists(values)
         lists[col] = [p for p, _ in parsed]
         bad = np.array([p is None for p, _ in parsed], dtype=bool)
+        truncated[col] = sum(1 for p, why in parsed if p is not None and why == "truncated")
         problems.add(
             bad,
             col,
@@ -704,12 +952,13 @@ def ingest_items(source: Source, *, name: str | None = None) -> ItemsResult:
         )
         keep &= ~conflict_mask
 
-    quarantine, by_reason = _quarantine(raw, rows, label, problems, unreadable)
+    quarantine, by_reason = _quarantine(original, rows, label, problems, unreadable)
     out = clean[keep].reset_index(drop=True).astype({"item_id": "str", "domain": "str", "title": "str"})
     ignored = [str(c) for c in raw.columns if c not in ITEM_REQUIRED + ITEM_OPTIONAL]
     report = _report(
         label, n + len(unreadable), len(out), len(quarantine), deduplicated, by_reason, ignored, started
     )
+    report["truncated"] = {k: v for k, v in truncated.items() if v}
     return ItemsResult(out, quarantine, report)
 
 
@@ -731,38 +980,53 @@ def ingest_events(
     known_items: set[str] | None = None,
     rating_scale: tuple[float, float] = (0.0, 5.0),
     name: str | None = None,
+    now: float | None = None,
+    future_tolerance: float = FUTURE_TOLERANCE_SECONDS,
+    ts_floor: float = TS_FLOOR,
+    forgotten: Collection[str] | None = None,
 ) -> EventsResult:
     """Read, validate and normalise behaviour events.
 
     Columns: user_id, item_id (required); kind (default 'view'; aliases such as 'buy' or
     'watch' map to the canonical `KINDS`), ts (epoch seconds, ISO-8601 text or datetimes, to
     float epoch seconds UTC), rating (a number within `rating_scale`), text (review text; HTML
-    removed, empty becomes None). Other columns are ignored and listed in the report.
+    removed, empty becomes None), event_id (your own id of the event). Other columns are
+    ignored and listed in the report. Ids are normalised by `kg.ids.normalise_id`.
 
-    Quarantined: empty ids, unknown kinds, unparseable timestamps, non-numeric or
-    out-of-scale ratings, and item ids outside `known_items` (when given). Exact repeats of a
-    timestamped event (same user, item, kind, ts, rating, text) are counted as deduplicated;
-    repeats without a timestamp are kept, since they may be genuine repeated views.
+    Quarantined: empty or non-scalar ids, unknown kinds, unparseable timestamps, timestamps
+    more than `future_tolerance` seconds after `now` (default: the wall clock) or before
+    `ts_floor`, non-numeric or out-of-scale ratings, item ids outside `known_items` (when
+    given), and users whose `kg.ids.id_digest` is in `forgotten` (their raw row is not kept).
+    Each clean event carries `event_key`, its identity (see `event_keys`); a repeat of an
+    identity already in the batch is counted as deduplicated.
     """
     started = time.perf_counter()
-    raw, label, rows, unreadable = _read(source, name)
-    _require(raw, label, EVENT_REQUIRED, EVENT_OPTIONAL)
+    original, label, rows, unreadable = _read(source, name)
+    _require(original, label, EVENT_REQUIRED, EVENT_OPTIONAL)
+    raw, bad_text = _unicode_guard(original)
     n = len(raw)
     problems = _Problems()
+    problems.add(bad_text, "<row>", "bad_unicode", _BAD_UNICODE)
     lo, hi = float(rating_scale[0]), float(rating_scale[1])
     if not lo < hi:
         raise ValueError(f"rating_scale must be (low, high) with low < high, got {rating_scale!r}")
 
-    user_id = _clean_str(raw["user_id"])
-    item_id = _clean_str(raw["item_id"])
+    user_id, bad_user, why_user = _clean_ids(raw["user_id"])
+    item_id, bad_item, why_item = _clean_ids(raw["item_id"])
     problems.add(
-        user_id.isna().to_numpy(),
+        bad_user, "user_id", "bad_id", [f"user_id is not an id: {w}; fix: {_ID_FIX}" for w in why_user]
+    )
+    problems.add(
+        bad_item, "item_id", "bad_id", [f"item_id is not an id: {w}; fix: {_ID_FIX}" for w in why_item]
+    )
+    problems.add(
+        user_id.isna().to_numpy() & ~bad_user,
         "user_id",
         "empty_id",
         "user_id is empty; fix: give every event the user's id",
     )
     problems.add(
-        item_id.isna().to_numpy(),
+        item_id.isna().to_numpy() & ~bad_item,
         "item_id",
         "empty_id",
         "item_id is empty; fix: give every event the item's id",
@@ -794,6 +1058,29 @@ def ingest_events(
                 f"timestamp {_shown(v)} cannot be parsed; fix: use epoch seconds (1700000000) or "
                 "ISO-8601 ('2024-01-31T12:00:00Z'), or leave it empty"
                 for v in raw["ts"].to_numpy(dtype=object)[bad_ts]
+            ],
+        )
+        wall = time.time() if now is None else float(now)
+        with np.errstate(invalid="ignore"):
+            future = ts > wall + float(future_tolerance)
+            ancient = ts < float(ts_floor)
+        problems.add(
+            future,
+            "ts",
+            "future_ts",
+            [
+                f"timestamp {_iso(t)} is more than {future_tolerance / 3600:g} h after the ingest time "
+                f"{_iso(wall)}; fix: correct it (epoch seconds, not milliseconds?) or leave it empty"
+                for t in ts[future]
+            ],
+        )
+        problems.add(
+            ancient,
+            "ts",
+            "ts_before_floor",
+            [
+                f"timestamp {_iso(t)} is before {_iso(ts_floor)}; fix: correct it or leave it empty"
+                for t in ts[ancient]
             ],
         )
     else:
@@ -838,11 +1125,29 @@ def ingest_events(
             ],
         )
 
-    text = (
-        _clean_str(raw["text"], strip_html=True)
+    text, cut_text = (
+        _truncate(_clean_str(raw["text"], strip_html=True), MAX_TEXT_CHARS)
         if "text" in raw
-        else pd.Series(np.nan, index=raw.index, dtype="str")
+        else (pd.Series(np.nan, index=raw.index, dtype="str"), 0)
     )
+    event_id = None
+    if "event_id" in raw:
+        event_id, bad_eid, why_eid = _clean_ids(raw["event_id"])
+        problems.add(
+            bad_eid, "event_id", "bad_id", [f"event_id is not an id: {w}; fix: {_ID_FIX}" for w in why_eid]
+        )
+
+    redact = np.zeros(n, dtype=bool)
+    if forgotten:
+        redact = _forgotten_mask(user_id, set(forgotten))
+        problems.add(
+            redact,
+            "user_id",
+            "forgotten_user",
+            f"{FORGOTTEN_REASON}: this user was removed with forget_user, so their events are not "
+            "ingested again (the row is not kept here); fix: drop these rows, or pass "
+            "allow_forgotten=True (ikg ingest --allow-forgotten) if the user has agreed to return",
+        )
 
     ok = ~problems.bad_mask(n)
     clean = pd.DataFrame(
@@ -854,18 +1159,92 @@ def ingest_events(
             "rating": rating,
             "text": _optional_text(text),
         }
-    )[ok]
-    timed = clean["ts"].notna().to_numpy()
-    dup = np.zeros(len(clean), dtype=bool)
-    if timed.any():
-        dup[timed] = clean[timed].duplicated(keep="first").to_numpy()
+    )
+    if event_id is not None:
+        clean["event_id"] = _optional_text(event_id)
+    clean = clean[ok]
+    clean["event_key"] = event_keys(clean)
+    dup = clean["event_key"].duplicated(keep="first").to_numpy()
     deduplicated = int(dup.sum())
-    clean = clean[~dup].reset_index(drop=True).astype({"user_id": "str", "item_id": "str", "kind": "str"})
+    clean = clean[~dup].drop(columns=["event_id"], errors="ignore").reset_index(drop=True)
+    clean = clean.astype({"user_id": "str", "item_id": "str", "kind": "str"})
 
-    quarantine, by_reason = _quarantine(raw, rows, label, problems, unreadable)
+    quarantine, by_reason = _quarantine(original, rows, label, problems, unreadable, redact)
     ignored = [str(c) for c in raw.columns if c not in EVENT_REQUIRED + EVENT_OPTIONAL]
     report = _report(
         label, n + len(unreadable), len(clean), len(quarantine), deduplicated, by_reason, ignored, started
     )
     report["rating_scale"] = (lo, hi)
+    report["truncated"] = {"text": cut_text} if cut_text else {}
     return EventsResult(clean, quarantine, report)
+
+
+def _iso(ts: float) -> str:
+    """A timestamp as readable UTC text (or the number when it is outside datetime's range)."""
+    try:
+        return pd.Timestamp(float(ts), unit="s", tz="UTC").isoformat(timespec="seconds")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return f"{ts:g} (epoch seconds)"
+
+
+def _forgotten_mask(user_id: pd.Series, forgotten: set[str]) -> np.ndarray:
+    """True where the user's id digest is in the forgotten registry (each distinct user hashed once)."""
+    codes, uniques = pd.factorize(user_id, use_na_sentinel=True)
+    hit = np.array([id_digest(u) in forgotten for u in uniques] + [False], dtype=bool)
+    return hit[codes]
+
+
+def event_keys(events: pd.DataFrame) -> np.ndarray:
+    """Each event's identity as a uint64: its `event_id` when given, else (user, item, kind, ts).
+
+    Events without ts and event_id are told apart by their order among equal (user, item, kind)
+    rows, so re-ingesting a file is idempotent; give a ts or an event_id to record genuine
+    repeats that arrive in separate batches. A frame that already carries uint64 keys keeps them.
+    """
+    n = len(events)
+    if n == 0:
+        return np.zeros(0, dtype="uint64")
+    if "event_key" in events and events["event_key"].dtype == np.dtype("uint64"):
+        return events["event_key"].to_numpy()
+    parts = [_hash_text(events["user_id"]), _hash_text(events["item_id"])]
+    kinds = events["kind"] if "kind" in events else pd.Series("view", index=events.index)
+    parts.append(_hash_text(kinds.fillna("view")))
+    ts = events["ts"].to_numpy(dtype="float64", na_value=np.nan) if "ts" in events else np.full(n, np.nan)
+    untimed = np.isnan(ts)
+    nth = np.zeros(n, dtype="int64")
+    if untimed.any():
+        codes = pd.DataFrame({"u": parts[0][untimed], "i": parts[1][untimed], "k": parts[2][untimed]})
+        nth[untimed] = codes.groupby(["u", "i", "k"], sort=False).cumcount().to_numpy()
+    parts += [pd.util.hash_array(np.where(untimed, -1.0, ts)), pd.util.hash_array(nth)]
+    keys = np.zeros(n, dtype="uint64")
+    with np.errstate(over="ignore"):
+        for part in parts:
+            keys = (keys * np.uint64(1_000_003)) ^ part
+    keys = pd.util.hash_array(keys).copy()
+    if "event_id" in events:
+        eid = events["event_id"].to_numpy(dtype=object, na_value=None)
+        given = pd.notna(eid)
+        if given.any():
+            tagged = np.array(["event_id:" + str(v) for v in eid[given]], dtype=object)
+            keys[given] = pd.util.hash_array(tagged)
+    return keys
+
+
+def _hash_text(values: pd.Series) -> np.ndarray:
+    """A stable uint64 hash of each value's text, hashing each distinct value once."""
+    codes, uniques = pd.factorize(values.astype("str"), use_na_sentinel=False)
+    hashed = pd.util.hash_array(np.asarray(uniques, dtype=object).astype(str).astype(object))
+    return hashed[codes]
+
+
+def drop_seen(result: EventsResult, seen: np.ndarray) -> EventsResult:
+    """Move events whose identity is in `seen` (already stored or staged) to `deduplicated`."""
+    if not len(result.clean) or not len(seen):
+        return result
+    again = np.isin(result.clean["event_key"].to_numpy(dtype="uint64"), seen)
+    if not again.any():
+        return result
+    report = dict(result.report)
+    report["accepted"] -= int(again.sum())
+    report["deduplicated"] += int(again.sum())
+    return EventsResult(result.clean[~again].reset_index(drop=True), result.quarantine, report)

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -272,8 +272,27 @@ class Neo4jStore(GraphStore):
         )
 
     def clear(self) -> None:
+        """Remove the project's nodes (its labels and markers) only; other data in the database stays."""
         with self._session() as session:
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run(
+                "MATCH (n) WHERE any(l IN labels(n) WHERE l IN $labels) "
+                "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
+                labels=[*NODE_TYPES, _META_LABEL],
+            ).consume()
+
+    def count_foreign_nodes(self) -> int:
+        """Nodes that carry none of the project's labels (data this project did not write)."""
+        query = "MATCH (n) WHERE none(l IN labels(n) WHERE l IN $labels) RETURN count(n) AS n"
+        return int(self._read(query, labels=[*NODE_TYPES, _META_LABEL])[0]["n"])
+
+    def count_keys_outside(self, label: str, keys: Sequence[str] = (), prefix: str | None = None) -> int:
+        """Nodes of `label` whose key is neither in `keys` nor starts with `prefix`."""
+        nt = node_type(label)
+        query = (
+            f"MATCH (n:`{nt.label}`) WHERE NOT n.`{nt.key}` IN $keys "
+            f"AND ($prefix IS NULL OR NOT n.`{nt.key}` STARTS WITH $prefix) RETURN count(n) AS n"
+        )
+        return int(self._read(query, keys=list(keys), prefix=prefix)[0]["n"])
 
     def close(self) -> None:
         self._driver.close()
@@ -304,7 +323,7 @@ class Neo4jStore(GraphStore):
         found: list[Neighbour] = []
         for rel in rels or list(EDGE_TYPES):
             et = edge_type(rel)
-            ends = []
+            ends: list[tuple[Literal["out", "in"], str, str]] = []
             if direction in ("out", "both") and et.source == label:
                 ends.append(("out", et.target, f"(n)-[r:`{et.type}`]->(m:`{et.target}`)"))
             if direction in ("in", "both") and et.target == label:

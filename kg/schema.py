@@ -12,7 +12,7 @@ so both forms accept and refuse the same rows with the same messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -186,10 +186,10 @@ def _coerce(kind: str, value: Any) -> Any:
         return int(value)
     if kind == VECTOR:
         try:
-            out = [float(x) for x in value]
+            vector = [float(x) for x in value]
         except TypeError:
             raise TypeError(f"expected a list of numbers, got {type(value).__name__}") from None
-        return out
+        return vector
     if kind == STR_LIST:
         if isinstance(value, str) or not all(isinstance(x, str) for x in value):
             raise TypeError("expected a list of strings")
@@ -197,7 +197,7 @@ def _coerce(kind: str, value: Any) -> Any:
     raise SchemaError(f"unknown property kind {kind!r}")
 
 
-def validate_nodes(label: str, rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def validate_nodes(label: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Check and coerce a node batch; raise BatchError on the first bad row.
 
     Each row holds the node's key property and any subset of its other properties.
@@ -234,7 +234,7 @@ def validate_nodes(label: str, rows: list[Mapping[str, Any]]) -> list[dict[str, 
     return out
 
 
-def validate_edges(rel: str, rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def validate_edges(rel: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Check and coerce an edge batch; each row has `src`, `dst` keys plus properties.
 
     Values already of the stored type take a fast path; others go through `_coerce`.
@@ -346,7 +346,7 @@ def _typed_frame(frame: pd.DataFrame, keys: list[str], kind_of: Callable[[str], 
         return pd.DataFrame({k: pd.Series(dtype=object) for k in keys})
     out = {}
     for name in frame.columns:
-        kind = STR if name in keys else kind_of(name)
+        kind = STR if name in keys else (kind_of(name) or STR)
         out[name] = _clean_column(frame[name], kind, name in keys, exact=False, coerced=True)
     return pd.DataFrame(out)
 

@@ -143,7 +143,7 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def clear(self) -> None:
-        """Remove every node, edge and marker."""
+        """Remove every node, edge and marker the project wrote (and nothing else)."""
 
     def flush(self) -> None:
         """Make written data durable (a no-op where every write already is)."""

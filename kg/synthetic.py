@@ -10,6 +10,7 @@ source-domain history; popularity cannot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -169,7 +170,8 @@ def make_cross_domain(
     """
     rng = np.random.default_rng(seed)
     themes = list(THEMES)
-    items, item_theme = [], {}
+    items: list[dict[str, Any]] = []
+    item_theme: dict[str, str] = {}
     for domain in domains:
         forms = DOMAIN_FORMS.get(domain, ["A {domain} work about {a} and {b}."])
         for j in range(items_per_domain):

@@ -9,7 +9,8 @@ Formula, for the events e of one (user, item) pair, n = their number:
     c(r)   = clip((r - mid) / half, -1, 1)      mid, half = centre and half-width of rating_scale
     s_e    = kind_weight[kind_e]                 if e has no rating
            = kind_weight["rating"] + rating_weight * c(r_e)    if e has a rating
-    d_e    = 0.5 ** (age_e / half_life)          age_e = (reference - ts_e) in days, >= 0;
+    d_e    = floor + (1 - floor) * 0.5 ** (age_e / half_life)
+                                                 age_e = (reference - ts_e) in days, >= 0;
                                                  d_e = 1 when ts_e is missing or half_life is None
              * 0.5 ** (later_e / half_life_events)  later_e = the user's events after e (when set)
     a_e    = explicit_weight if e is explicit (rated, 'like' or 'dislike') else 1
@@ -21,11 +22,18 @@ So a single event weighs its kind's weight (view 1 < click 2 < cart 3 < purchase
 scaled by its age (one half-life old counts half). Repeats raise the weight with
 diminishing returns (g(1) = 1; g(10) is about 4.8 with the default saturation 5, never more
 than about 5.5). Explicit opinions outweigh implicit behaviour: a purchase followed by a
-1-star rating ends negative. The reference time is `now`, else the latest ts in the data.
+1-star rating ends negative.
+
+Recency is measured against the data's own time, never the raw wall clock: the reference is
+`now` if given, else `WeightConfig.as_of`, else the latest event at or before the wall clock
+(so one stray future timestamp cannot make every other event "old"). With the default
+half-life of 30 days and floor of 0.2, an event a month old counts 0.6 and a year-old event
+0.2: old history fades but one new like cannot erase it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -75,7 +83,11 @@ class WeightConfig:
     explicit_weight: how much more a rated / liked / disliked event counts in the pair's mean.
     frequency:       'exp' (bounded saturation) or 'log' (1 + log n).
     saturation:      the 'exp' scale c: g(n) approaches 1 / (1 - exp(-1/c)) as n grows.
-    half_life_days:  age at which an event counts half; None turns recency decay off.
+    half_life_days:  age (days before the reference time) at which the decaying part of an
+                     event's weight halves; None turns recency decay off.
+    recency_floor:   the share of its weight an event keeps however old it is (0 = full decay).
+    as_of:           the reference time (epoch seconds) for recency; None = the latest event
+                     at or before the wall clock.
     half_life_events: optionally also decay by position in the user's own history: an event
                      followed by this many later events of the same user counts half (for
                      sequence data without real timestamps, and for "what did they do last").
@@ -90,6 +102,8 @@ class WeightConfig:
     frequency: Literal["exp", "log"] = "exp"
     saturation: float = 5.0
     half_life_days: float | None = 30.0
+    recency_floor: float = 0.2
+    as_of: float | None = None
     half_life_events: float | None = None
     text_separator: str = "\n\n"
 
@@ -102,6 +116,19 @@ class WeightConfig:
             c = float(self.saturation)
             return -np.expm1(-n / c) / -np.expm1(-1.0 / c)
         raise ValueError(f"frequency must be 'exp' or 'log', got {self.frequency!r}")
+
+
+def reference_time(ts: np.ndarray, as_of: float | None = None, wall: float | None = None) -> float:
+    """The "now" recency is measured against: `as_of`, else the latest ts at or before the wall clock.
+
+    Falls back to the earliest ts when every event lies after the wall clock.
+    """
+    if as_of is not None:
+        return float(as_of)
+    wall = time.time() if wall is None else float(wall)
+    timed = ts[~np.isnan(ts)]
+    past = timed[timed <= wall]
+    return float(past.max()) if len(past) else float(timed.min())
 
 
 def _empty() -> pd.DataFrame:
@@ -172,9 +199,10 @@ def aggregate_interactions(
     decay = np.ones(n)
     timed = ~np.isnan(ts)
     if config.half_life_days is not None and timed.any():
-        reference = float(np.nanmax(ts)) if now is None else float(now)
+        reference = reference_time(ts[timed], now if now is not None else config.as_of)
         age_days = np.maximum(reference - ts[timed], 0.0) / 86_400.0
-        decay[timed] = np.exp2(-age_days / float(config.half_life_days))
+        floor = float(config.recency_floor)
+        decay[timed] = floor + (1.0 - floor) * np.exp2(-age_days / float(config.half_life_days))
     if config.half_life_events is not None and n:
         order = pd.DataFrame(
             {

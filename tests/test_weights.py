@@ -88,7 +88,7 @@ def test_frequency_saturates(frequency):
 
 
 def test_an_event_one_half_life_old_counts_half():
-    config = WeightConfig(half_life_days=30.0)
+    config = WeightConfig(half_life_days=30.0, recency_floor=0.0)
     fresh = weight_of({"item_id": "i", "kind": "purchase", "ts": NOW}, config=config)
     old = weight_of({"item_id": "i", "kind": "purchase", "ts": NOW - 30 * DAY}, config=config)
     older = weight_of({"item_id": "i", "kind": "purchase", "ts": NOW - 60 * DAY}, config=config)
@@ -103,7 +103,7 @@ def test_reference_time_defaults_to_the_latest_event_and_untimed_events_do_not_d
             {"item_id": "new", "ts": NOW},
             {"item_id": "untimed", "ts": np.nan},
         ),
-        WeightConfig(half_life_days=30.0),
+        WeightConfig(half_life_days=30.0, recency_floor=0.0),
     )
     w = dict(zip(out["item_id"], out["weight"]))
     assert w == pytest.approx({"new": 1.0, "old": 0.5, "untimed": 1.0})

@@ -44,7 +44,7 @@ def _read_table(folder: Path, stem: str) -> pd.DataFrame | None:
     ):
         path = folder / f"{stem}{suffix}"
         if path.exists():
-            return reader(path, dtype={"user_id": str, "item_id": str}) if "csv" in suffix else reader(path)
+            return reader(path, dtype={"user_id": str, "item_id": str}) if "csv" in suffix else reader(path)  # type: ignore[call-arg]
     return None
 
 
@@ -189,7 +189,8 @@ def load_food_kitchen(src: str | Path) -> Dataset:
         for asin, local in ids.items():
             index_to_asin[offset + int(local)] = asin
             items.append({"item_id": asin, "domain": domain, "title": str(texts.get(asin, asin))})
-    events, split = [], []
+    events: list[dict[str, Any]] = []
+    split: list[dict[str, Any]] = []
     for stem, prefix in (
         ("train_A", "a"),
         ("train_B", "b"),

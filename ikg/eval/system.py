@@ -80,6 +80,7 @@ class InterestGraphSystem:
         self.graph = _BUILT[key]
 
     def score(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> np.ndarray:
+        assert self.graph is not None, "fit first"
         model = self.graph.model()
         index = model.index
         cols = np.array([index.item_index.get(i, -1) for i in item_ids])

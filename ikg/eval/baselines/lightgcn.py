@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,7 @@ class _Checkpoint:
     epochs: int
     model: dict
     optimizer: dict
-    rng: dict
+    rng: Mapping[str, Any]
 
 
 _CHECKPOINTS: dict[tuple, list[_Checkpoint]] = {}
@@ -164,8 +164,8 @@ class LightGCNRecommender:
                 )
             )
         with torch.no_grad():
-            emb = propagate(model, adj).numpy()
-        self._m, self._users, self._items = m, emb[:n_users], emb[n_users:]
+            vectors = propagate(model, adj).numpy()
+        self._m, self._users, self._items = m, vectors[:n_users], vectors[n_users:]
         self.train_seconds = time.perf_counter() - start
 
     def score(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> np.ndarray:

@@ -5,10 +5,13 @@ edge rows -> EmbeddedStore upserts + flush, reported as events/s (target >= 50k 
 Item concepts come from the items' categories and description words, so no model runs here.
 Same-run reference: pandas reading the same events back from Parquet.
 
-Part 2: a full refresh (real extraction, no GNN) of a smaller world vs a refresh after adding
-1% new events, as a ratio (incremental work should be a small fraction of a full build).
+Part 2: a full refresh (real extraction, without and with the GNN) of a small and a larger
+world vs a refresh after adding 1% new events and vs one after three feedback events, as
+ratios (incremental work should be a small fraction of a full build; the GNN is retrained only
+at ikg.gnn_policy's threshold, otherwise new users get inferred vectors). Same-run reference:
+three more feedback events with gnn_retrain_fraction=0, which retrain as every refresh used to.
 
-    python benchmarks/bench_build.py [--events 200000] [--refresh-users 400]
+    python benchmarks/bench_build.py [--events 200000] [--refresh-users 40,400]
 """
 
 from __future__ import annotations
@@ -90,30 +93,52 @@ def build(items_raw: pd.DataFrame, events_raw: pd.DataFrame, folder: Path) -> di
     return timings
 
 
-def refresh_ratio(n_users: int) -> tuple[float, float]:
+def refresh_costs(n_users: int, use_gnn: bool = True) -> dict[str, float | str]:
+    """Seconds of a full build, then of a refresh after +1% events, then after 3 feedback events."""
     from ikg import InterestGraph
 
     data = make_cross_domain(n_users=n_users, items_per_domain=100, events_per_user=20, seed=1)
     events = data.events.sample(frac=1.0, random_state=0)
     cut = int(len(events) * 0.99)
+    out: dict[str, float | str] = {"events": len(events)}
     with tempfile.TemporaryDirectory() as tmp:
-        ig = InterestGraph.open(tmp, use_gnn=False)
+        ig = InterestGraph.open(tmp, use_gnn=use_gnn)
         ig.ingest_items(data.items)
         ig.ingest_events(events.iloc[:cut])
         t = time.perf_counter()
         ig.refresh(progress=False)
-        full = time.perf_counter() - t
+        out["full"] = time.perf_counter() - t
         ig.ingest_events(events.iloc[cut:])
         t = time.perf_counter()
-        ig.refresh(progress=False)
-        incremental = time.perf_counter() - t
-    return full, incremental
+        report = ig.refresh(progress=False)
+        out["plus_1pct"] = time.perf_counter() - t
+        out["plus_1pct_gnn"] = report.gnn.get("reason", "no GNN")
+        for item in data.items["item_id"].iloc[:3]:
+            ig.feedback("u-bench-new", item, "like")
+        t = time.perf_counter()
+        report = ig.refresh(progress=False)
+        out["feedback_3"] = time.perf_counter() - t
+        out["feedback_3_gnn"] = report.gnn.get("reason", "no GNN")
+        if use_gnn:
+            ig.gnn_retrain_fraction = 0.0
+            for item in data.items["item_id"].iloc[3:6]:
+                ig.feedback("u-bench-new", item, "like")
+            t = time.perf_counter()
+            ig.refresh(progress=False)
+            out["feedback_3_retrain"] = time.perf_counter() - t
+        ig.close()
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--refresh-users", type=int, default=400)
+    parser.add_argument(
+        "--refresh-users",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[40, 400],
+        help="comma-separated world sizes for the refresh costs (default 40,400)",
+    )
     args = parser.parse_args()
     per_user = 20
     data = make_cross_domain(
@@ -136,11 +161,21 @@ def main() -> None:
         f"reference, read the same events from Parquet: {n / reference:,.0f} events/s "
         f"(build is {timings['total'] / reference:.1f}x that time)"
     )
-    full, incremental = refresh_ratio(args.refresh_users)
-    print(
-        f"refresh: full build {full:.2f} s, +1% events {incremental:.2f} s, "
-        f"ratio incremental/full = {incremental / full:.2f}"
-    )
+    for n_users in args.refresh_users:
+        for use_gnn in (False, True):
+            c = refresh_costs(n_users, use_gnn)
+            label = "with GNN" if use_gnn else "no GNN  "
+            print(
+                f"refresh, {n_users} users / {c['events']} events, {label}: full build {c['full']:.2f} s; "
+                f"+1% events {c['plus_1pct']:.2f} s ({c['plus_1pct'] / c['full']:.2f}x); "
+                f"3 feedback events {c['feedback_3']:.2f} s ({c['feedback_3'] / c['full']:.2f}x)"
+            )
+            if use_gnn:
+                print(
+                    f"    GNN at +1%: {c['plus_1pct_gnn']}\n    GNN at 3 feedback events: {c['feedback_3_gnn']}\n"
+                    f"    reference, 3 feedback events that retrain the GNN (gnn_retrain_fraction=0, the old "
+                    f"behaviour): {c['feedback_3_retrain']:.2f} s ({c['feedback_3_retrain'] / c['full']:.2f}x)"
+                )
 
 
 if __name__ == "__main__":

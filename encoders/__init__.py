@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from encoders.canonical import canonical_key
-from encoders.resolution import MERGE_THRESHOLD, ConceptVocabulary, resolve_concepts
+from encoders.resolution import MERGE_THRESHOLD, ConceptVocabulary, most_frequent_names, resolve_concepts
 from encoders.text_encoder import get_text_encoder
 from encoders.topics import Topic, induce_topics, related_concepts
 from encoders.types import ConceptExtractor, ExtractedConcept, ItemText
@@ -48,6 +48,7 @@ __all__ = [
     "get_extractor",
     "get_text_encoder",
     "induce_topics",
+    "most_frequent_names",
     "related_concepts",
     "resolve_concepts",
 ]

@@ -16,12 +16,12 @@ from encoders.canonical import (
     ALIAS_NAMES,
     ALIASES,
     GENERIC_MODIFIERS,
-    KEEP_PLURAL,
     UNITS,
     canonical_key,
     display_name,
     is_generic,
     is_numberish,
+    singular_of,
     slugify,
 )
 
@@ -180,7 +180,11 @@ def without_adjectives(tokens) -> list:
 
 
 def phrase_from_tokens(tokens) -> tuple[str, str] | None:
-    """(key, name) of a cleaned token run, head noun lemmatised; None when generic or too long."""
+    """(key, name) of a cleaned token run; None when generic or too long.
+
+    The key has the head noun lemmatised (encoders.canonical.singular_of), so "movies" and
+    "movie" share it; the name is the phrase as written ("ramen", "binoculars", "board games").
+    """
     toks = _clean_span(tokens)
     if not toks or _n_words(toks) > MAX_PHRASE_WORDS:
         return None
@@ -191,12 +195,11 @@ def phrase_from_tokens(tokens) -> tuple[str, str] | None:
         return None
     doc = toks[0].doc
     last = toks[-1]
-    lemmatise = last.tag_ == "NNS" and last.lemma_ and last.lower_ not in KEEP_PLURAL
-    head = last.lemma_ if lemmatise else last.text
-    surface = doc.text[toks[0].idx : last.idx] + head
-    key = canonical_key(surface)
+    head = singular_of(last.text, last.lemma_) if last.tag_ == "NNS" else last.text
+    key = canonical_key(doc.text[toks[0].idx : last.idx] + head)
     if not key or len(key) < 2:
         return None
+    surface = doc.text[toks[0].idx : last.idx + len(last.text)]
     proper = any(t.pos_ == "PROPN" for t in toks) and not surface.isupper()
     name = display_name(key, surface if proper else surface.lower())
     return key, name

@@ -291,9 +291,67 @@ KEEP_PLURAL = frozenset(
         "shorts",
         "data",
         "media",
+        "binoculars",
+        "scissors",
+        "pliers",
+        "tongs",
+        "tweezers",
+        "trousers",
+        "pants",
+        "leggings",
+        "tights",
+        "pajamas",
+        "pyjamas",
+        "goggles",
+        "sunglasses",
+        "overalls",
+        "earmuffs",
+        "clippers",
+        "headquarters",
+        "olympics",
     ]
 )
-"""Plural nouns whose singular means something else ("delta blues" is not "delta blue")."""
+"""Plural nouns whose singular means something else ("delta blues" is not "delta blue") or that
+have no singular a person would write ("binoculars", "scissors")."""
+
+MASS_ICS = (
+    "physics",
+    "matics",
+    "nomics",
+    "istics",
+    "netics",
+    "tronics",
+    "ethics",
+    "letics",
+    "nastics",
+    "litics",
+    "lytics",
+    "aphics",
+    "robotics",
+    "optics",
+    "acoustics",
+    "semantics",
+    "aerobics",
+    "forensics",
+    "dynamics",
+    "nautics",
+)
+"""Endings of fields and mass nouns in -ics ("astrophysics", "linguistics"), never singularised;
+other -ics words are plurals ("fabrics", "comics")."""
+
+IRREGULAR_PLURALS: dict[str, str] = {
+    "children": "child",
+    "men": "man",
+    "women": "woman",
+    "people": "person",
+    "feet": "foot",
+    "teeth": "tooth",
+    "mice": "mouse",
+    "geese": "goose",
+    "dice": "die",
+    "oxen": "ox",
+}
+"""English plurals that do not end in -s, the only ones whose lemma is taken without an -s."""
 
 UNITS = frozenset(
     [
@@ -402,6 +460,32 @@ def display_name(key: str, surface: str) -> str:
     if key in ALIAS_NAMES:
         return ALIAS_NAMES[key]
     return " ".join(surface.split())
+
+
+def singular_of(word: str, lemma: str) -> str:
+    """The lemma of a plural head noun when it is a plausible English singular of it, else the word.
+
+    spaCy's lemmatiser also "singularises" words that are not English plurals: "ramen" ->
+    "raman", "astrophysics" -> "astrophysic", "binoculars" -> "binocular". A lemma is kept only
+    when the word ends in -s (and is not a field in -ics, MASS_ICS, or in KEEP_PLURAL) and the lemma
+    is the word minus -s / -es, -ies -> -y, -ves -> -f(e); or the word is an irregular plural
+    ("children", "fishermen").
+    """
+    w, lem = word.lower(), lemma.lower()
+    if not lem or lem == w or w in KEEP_PLURAL:
+        return word
+    if w in IRREGULAR_PLURALS:
+        return IRREGULAR_PLURALS[w] if lem == IRREGULAR_PLURALS[w] else word
+    if w.endswith("men") and lem == w[:-3] + "man" and len(w) >= 7:
+        return lemma
+    if not w.endswith("s") or w.endswith(("ss", "us", "is", *MASS_ICS)):
+        return word
+    stems = {w[:-1], w[:-2]}
+    if w.endswith("ies"):
+        stems.add(w[:-3] + "y")
+    if w.endswith("ves"):
+        stems |= {w[:-3] + "f", w[:-3] + "fe"}
+    return lemma if lem in stems else word
 
 
 def is_numberish(word: str) -> bool:

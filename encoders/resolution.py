@@ -22,7 +22,8 @@ The result depends only on the set of keys, names and counts, never on input ord
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,22 @@ class ConceptVocabulary:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+
+def most_frequent_names(keys: Iterable[str], names: Iterable[str]) -> dict[str, str]:
+    """Surface key -> the name it was written as most often (ties: the name that sorts first).
+
+    The name a person reads is the form the texts use ("ramen", "board games"); the key
+    (lemmatised) only groups the forms.
+    """
+    seen = Counter(zip(keys, names))
+    best: dict[str, tuple[int, str]] = {}
+    for (key, name), n in seen.items():
+        if not isinstance(name, str) or not name:
+            continue
+        if key not in best or (-n, name) < (-best[key][0], best[key][1]):
+            best[key] = (n, name)
+    return {k: name for k, (_, name) in sorted(best.items())}
 
 
 def _plural_root(key: str, known: set[str]) -> str:

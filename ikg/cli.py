@@ -119,6 +119,9 @@ def refresh(ctx: click.Context, full: bool) -> None:
     table = Table("what", "value", title="refresh" + (" (nothing new)" if report.noop else ""))
     table.add_row("model version", str(report.model_version))
     table.add_row("new items / events", f"{report.new_items} / {report.new_events}")
+    if report.gnn.get("reason"):
+        done = "retrained" if report.gnn.get("retrained") else "not retrained"
+        table.add_row("gnn", f"{done}: {report.gnn['reason']}")
     for name, count in report.counts.items():
         table.add_row(name, str(count))
     for name, secs in report.timings.items():
@@ -292,7 +295,7 @@ def demo(
 )
 @click.pass_context
 def eval(ctx: click.Context) -> None:
-    """Evaluate against popularity, item-kNN, LightGCN and text baselines (see `ikg eval --help`)."""
+    """Evaluate the system beside the built-in baselines (their list: `ikg eval --help`)."""
     from ikg.eval.cli import main as eval_main
 
     sys.exit(eval_main(list(ctx.args)))

@@ -3,7 +3,8 @@
 Loads the catalog (books, films, music) and synthetic users with planted cross-domain tastes,
 builds the interest graph (extraction, concepts, topics, GNN), then shows recommendations with
 explanations, a migration of the cold-start user `demo-cold` into music, a drifting user's
-profile, and draws that migration as a picture (`<out>/migration.png`).
+profile, and draws that migration as a picture (`<out>/migration.png`). Everything it prints
+is also written to `<out>/demo.txt` (the README shows an excerpt of it).
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def run_demo(
     """
     import os
 
-    console = console or Console()
+    console = _recording(console or Console())
     path = Path(path)
     state = path if not neo4j or path.name != "ikg-data" else Path("ikg-neo4j-state")
     if fresh or not (state / DEMO_MARKER).exists():
@@ -229,10 +230,24 @@ def run_demo(
         }
         (out / "demo.json").write_text(json.dumps(summary, default=str, indent=2))
         console.print(
-            f"picture of the migration: {picture}; full output: {out / 'demo.json'}; "
-            f"took {time.perf_counter() - started:.0f}s"
+            f"picture of the migration: {picture}; printed output: {out / 'demo.txt'}; "
+            f"results as JSON: {out / 'demo.json'}; took {time.perf_counter() - started:.0f}s"
         )
+        (out / "demo.txt").write_text(console.export_text())
     return summary
+
+
+def _recording(console: Console) -> Console:
+    """A console that prints where `console` does and also records the text for demo.txt."""
+    if console.record:
+        return console
+    return Console(
+        file=console.file,
+        width=console.width,
+        record=True,
+        force_terminal=console.is_terminal,
+        no_color=console.no_color,
+    )
 
 
 def _titles(ig: InterestGraph, item_ids: list[str]) -> list[str]:

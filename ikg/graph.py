@@ -25,6 +25,7 @@ import pandas as pd
 
 from ikg.bridges import learned_bridges
 from ikg.explain import explain_paths
+from ikg.gnn_policy import GNN_RETRAIN_FRACTION
 from ikg.refresh import run_refresh
 from ikg.results import Bridge, Explanation, Interest, Migration, Profile, Recommendation, RefreshReport
 from ikg.serving import ServingModel
@@ -60,6 +61,7 @@ class InterestGraph:
         use_gnn: bool = True,
         gnn_config: Any = None,
         weights: WeightConfig | None = None,
+        gnn_retrain_fraction: float = GNN_RETRAIN_FRACTION,
     ) -> None:
         self.store = store
         self.workdir = Workdir(workdir)
@@ -68,6 +70,7 @@ class InterestGraph:
         self.use_gnn = use_gnn
         self.gnn_config = gnn_config
         self.weights = weights or WeightConfig()
+        self.gnn_retrain_fraction = gnn_retrain_fraction
         self._model: ServingModel | None = None
         self._state = None
 
@@ -177,6 +180,7 @@ class InterestGraph:
                 use_gnn=self.use_gnn,
                 weights=self.weights,
                 progress=progress,
+                gnn_retrain_fraction=self.gnn_retrain_fraction,
             )
         except Exception:
             if isinstance(self.store, EmbeddedStore) and self.store.path is not None:

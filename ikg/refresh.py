@@ -21,8 +21,16 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from encoders import ConceptVocabulary, ItemText, induce_topics, related_concepts, resolve_concepts
+from encoders import (
+    ConceptVocabulary,
+    ItemText,
+    induce_topics,
+    most_frequent_names,
+    related_concepts,
+    resolve_concepts,
+)
 from encoders.text_encoder import get_text_encoder
+from ikg.gnn_policy import GNN_RETRAIN_FRACTION, gnn_step
 from ikg.results import RefreshReport
 from ikg.serving import DEFAULT_BLEND
 from ikg.tuning import tune_blend
@@ -220,6 +228,7 @@ def run_refresh(
     weights: WeightConfig = WeightConfig(),
     progress: bool = True,
     tune: bool = True,
+    gnn_retrain_fraction: float = GNN_RETRAIN_FRACTION,
 ) -> RefreshReport:
     """Run one refresh; see the module docstring. Raises on failure, leaving the old version active."""
     timer = Timer()
@@ -296,11 +305,9 @@ def run_refresh(
     bar.update()
 
     with timer.step("concepts"):
-        names = dict(zip(item_surface["surface"], item_surface["name"]))
-        names.update(
-            {k: v for k, v in zip(review_surface["surface"], review_surface["name"]) if k not in names}
-        )
-        counts = pd.concat([item_surface["surface"], review_surface["surface"]]).value_counts().to_dict()
+        surfaces = pd.concat([item_surface[["surface", "name"]], review_surface[["surface", "name"]]])
+        names = most_frequent_names(surfaces["surface"], surfaces["name"])
+        counts = surfaces["surface"].value_counts().to_dict()
         vocab = resolve_concepts(names, counts=counts, existing=None if full else _vocab_from_state(state))
         item_concepts = _canonical(item_surface, vocab, ["item_id"])
         review_concepts = _canonical(
@@ -401,22 +408,23 @@ def run_refresh(
                 "Concept": (concept_keys, concept_vectors),
             }
             previous = workdir.model_dir(state.version) / "checkpoint.pt" if state.version else None
-            result = gnn.fit_vectors(
+            result, gnn_info = gnn_step(
                 snapshot,
                 text_vectors,
-                gnn_config or gnn.GnnConfig(),
-                checkpoint_dir=workdir.model_dir(version),
-                warm_start=previous if previous is not None and previous.exists() and not full else None,
-                progress=progress,
+                previous,
+                state.meta.get("gnn", {}),
+                workdir.model_dir(version),
+                full,
+                gnn_config,
+                len(events),
+                len(items),
+                gnn_retrain_fraction,
+                progress,
             )
             gnn.write_vectors(store, result)
             for label, (keys, matrix) in result.vectors.items():
                 arrays[f"gnn_{label}"] = matrix
                 arrays[f"gnn_{label}_keys"] = np.array(keys, dtype=str)
-            gnn_info = {
-                "model_version": result.version,
-                **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str))},
-            }
     bar.update()
     with timer.step("tune_blend"):
         tuning = (

@@ -309,3 +309,43 @@ def test_text_that_is_not_valid_unicode_is_quarantined_and_the_rest_stored():
     assert result.clean["item_id"].tolist() == ["d"]
     assert result.report["quarantined"] == 3
     check_clean_is_storable(result)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.fixed_dictionaries({c: hostile for c in EVENT_COLUMNS}), hostile), max_size=10))
+def test_events_from_a_json_array_with_non_objects(elements):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.json"
+        head = {c: None for c in EVENT_COLUMNS}
+        path.write_text(json.dumps([head, *[_jsonable(e) for e in elements]], default=str))
+        check_events(path, 1 + len(elements))
+
+
+@settings(SETTINGS, max_examples=25)
+@given(rows_of(EVENT_COLUMNS, min_size=1))
+def test_the_public_api_stages_hostile_events_without_a_traceback(rows):
+    from ikg import InterestGraph
+
+    with tempfile.TemporaryDirectory() as folder:
+        ig = InterestGraph.open(folder, use_gnn=False)
+        ig.ingest_items(pd.DataFrame({"item_id": ["i1"], "domain": ["books"], "title": ["A"]}))
+        frame = pd.DataFrame(rows, columns=EVENT_COLUMNS, dtype=object).assign(item_id="i1")
+        report = ig.ingest_events(frame)
+        assert accounted(report) and report["read"] == len(rows)
+        again = ig.ingest_events(frame)
+        assert again["accepted"] == 0 and accounted(again)
+        staged = [pd.read_parquet(p) for _, kind, p in ig.workdir.pending() if kind == "events"]
+        assert sum(len(f) for f in staged) == report["accepted"]
+        ig.close()
+
+
+def test_datetime_objects_in_a_mixed_column_are_timestamps():
+    import datetime as dt
+
+    ts = [dt.datetime(2024, 1, 1), dt.date(2024, 1, 2), None, dt.datetime(9000, 1, 1), "2024-01-03", True]
+    frame = pd.DataFrame({"user_id": list("abcdef"), "item_id": "i", "ts": pd.Series(ts, dtype=object)})
+    result = ingest_events(frame, now=NOW)
+    assert dict(zip(result.clean["user_id"], result.clean["ts"])) == pytest.approx(
+        {"a": 1_704_067_200.0, "b": 1_704_153_600.0, "c": np.nan, "e": 1_704_240_000.0}, nan_ok=True
+    )
+    assert result.report["by_reason"] == {"future_ts": 1, "bad_ts": 1}

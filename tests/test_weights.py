@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from kg.weights import OUTPUT_COLUMNS, WeightConfig, aggregate_interactions
+from kg.weights import OUTPUT_COLUMNS, WeightConfig, aggregate_interactions, reference_time
 
 DAY = 86_400.0
 NOW = 1_700_000_000.0
@@ -173,3 +174,30 @@ def test_a_positional_half_life_halves_an_event_followed_by_that_many_others():
     assert weights["d"] == pytest.approx(1.0)
     assert weights["a"] == pytest.approx(0.5)
     assert weights["c"] > weights["b"] > weights["a"]
+
+
+def test_a_stray_future_timestamp_does_not_become_now():
+    wall = NOW + 10 * DAY
+    ts = np.array([NOW - 30 * DAY, NOW, 4e10, np.nan])
+    assert reference_time(ts, wall=wall) == NOW
+    assert reference_time(ts, as_of=NOW - DAY, wall=wall) == NOW - DAY
+    config = WeightConfig(half_life_days=30.0, recency_floor=0.0)
+    poisoned = aggregate_interactions(
+        events(
+            {"item_id": "a", "ts": time.time() - 30 * DAY},
+            {"item_id": "c", "ts": time.time() - 60.0},
+            {"item_id": "b", "ts": 4e10},
+        ),
+        config,
+    )
+    assert dict(zip(poisoned["item_id"], poisoned["weight"]))["a"] == pytest.approx(0.5, rel=1e-3)
+
+
+def test_old_history_keeps_the_recency_floor():
+    config = WeightConfig(half_life_days=30.0, recency_floor=0.2)
+    out = aggregate_interactions(
+        events({"item_id": "old", "ts": NOW - 3650 * DAY}, {"item_id": "new", "ts": NOW}),
+        WeightConfig(half_life_days=30.0, recency_floor=0.2, as_of=NOW),
+    )
+    assert dict(zip(out["item_id"], out["weight"])) == pytest.approx({"new": 1.0, "old": 0.2})
+    assert config.as_of is None

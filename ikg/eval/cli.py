@@ -25,7 +25,12 @@ from ikg.eval.system import CF_ONLY, system_method
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ikg eval", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="ikg eval",
+        description=__doc__.split("\n")[0],
+        epilog=f"baselines (--methods): {', '.join(BASELINES)}; the ikg system is evaluated beside "
+        "them unless --no-system (docs/evaluation.md)",
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", type=Path, help="folder with items/events[/split] CSV or JSONL")
     src.add_argument("--synthetic", action="store_true", help="planted cross-domain synthetic data")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ikg.bridges import learned_bridges
 from ikg.explain import explain_paths
 from ikg.gnn_policy import GNN_RETRAIN_FRACTION
 from ikg.locks import refresh_lock
@@ -74,7 +75,12 @@ class _Served:
                         else self.store.snapshot()
                     )
                     self._model = ServingModel.build(
-                        snapshot, state.version, state.arrays, state.meta.get("blend"), state.meta.get("walk")
+                        snapshot,
+                        state.version,
+                        state.arrays,
+                        state.meta.get("blend"),
+                        state.meta.get("walk"),
+                        state.meta.get("blend_by_domain"),
                     )
         return self._model
 
@@ -428,8 +434,9 @@ class InterestGraph:
     def migrate(self, user_id: str, target_domain: str, k: int = 20, bridges: int = 8) -> Migration:
         """Carry a user's interests into `target_domain`: the bridging concepts and the items.
 
-        Works for a user with no history in the target domain (cold start): bridges are the
-        concepts of what they engaged with elsewhere that items of the target domain share.
+        Works for a user with no history in the target domain (cold start): bridges are learned
+        LEADS_TO transitions from the concepts of what they engaged with elsewhere (first), then
+        the concepts that items of the target domain share.
         """
         model = self.model()
         self._check_domain(target_domain, model)
@@ -446,11 +453,14 @@ class InterestGraph:
         target_ic = idx.IC[np.flatnonzero(in_target)]
         reach = np.asarray(target_ic.sum(axis=0)).ravel()
         related = idx.P_cc
-        found: list[Bridge] = []
+        found: list[Bridge] = learned_bridges(model, row, target_domain, ranked_target, max(1, bridges // 2))
+        learned = {b.concept for b in found}
         top = float(user_concepts.max(initial=0.0)) or 1.0
         for c in np.argsort(-user_concepts):
             if user_concepts[c] <= 0 or len(found) >= bridges:
                 break
+            if idx.concepts[c] in learned:
+                continue
             via, targets_of = "shared concept", c
             if reach[c] <= 0:
                 neighbours = related[c].indices

@@ -40,6 +40,7 @@ from kg.faults import crash_point
 from kg.ingest import event_keys, write_quarantine
 from kg.row_snapshot import rows_from_snapshot, snapshot_from_rows
 from kg.store import GraphStore
+from kg.transitions import learn_transitions
 from kg.weights import WeightConfig, aggregate_interactions
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ ROW_TABLES = {
     "INTERESTED_IN": "edges",
     "IN_TOPIC": "edges",
     "RELATED_TO": "edges",
+    "LEADS_TO": "edges",
 }
 
 
@@ -269,6 +271,7 @@ def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events
     return {
         "blend": state.meta["blend"],
         "walk": state.meta.get("walk"),
+        "blend_by_domain": state.meta.get("blend_by_domain") or {},
         "events": tuned_events,
         "chosen": f"kept from version {state.version} ({n_events - tuned_events} new events since it was "
         f"tuned on {tuned_events}; re-tuned at {RETUNE_FRACTION:.0%} or with --full)",
@@ -387,6 +390,7 @@ def run_refresh(
     with timer.step("interests"):
         interactions = stages.interactions(events, weights)
         interests = stages.interests(interactions, item_concepts, items, review_concepts)
+        transitions = learn_transitions(interactions, item_concepts, items.set_index("item_id")["domain"])
     bar.update()
 
     with timer.step("write_graph"):
@@ -415,6 +419,7 @@ def run_refresh(
                 "INTERESTED_IN": builder.interest_rows(interests, time.time()),
                 "IN_TOPIC": in_topic,
                 "RELATED_TO": related_edges.reset_index(drop=True),
+                "LEADS_TO": transitions[transitions["src"].isin(used) & transitions["dst"].isin(used)],
             },
         )
         baseline = _baseline_rows(store, state, new_rows, full)
@@ -513,7 +518,8 @@ def run_refresh(
         "timings": timer.timings,
         "blend": tuning["blend"],
         "walk": tuning.get("walk"),
-        "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")},
+        "blend_by_domain": tuning.get("blend_by_domain") or {},
+        "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk", "blend_by_domain")},
     }
     folder = workdir.write_state(version, tables, arrays, meta)
     stages.write_item_item(folder, tuning.get("walk"))
@@ -555,5 +561,10 @@ def run_refresh(
         timings=timer.timings,
         graph=graph_counts,
         gnn=gnn_info,
-        blend={"weights": tuning["blend"], "walk": tuning.get("walk"), "chosen": tuning["chosen"]},
+        blend={
+            "weights": tuning["blend"],
+            "walk": tuning.get("walk"),
+            "by_domain": tuning.get("blend_by_domain") or {},
+            "chosen": tuning["chosen"],
+        },
     )

@@ -2,7 +2,8 @@
 
     python benchmarks/bench_recommend.py [--items 100000] [--users 20000] [--batch 1000] [--neo4j]
 
-The graph: 100k items in 3 domains with category concepts, 20k users x 10 interactions, and
+The graph: 100k items in 3 domains with category concepts, 20k users x 10 interactions, the
+LEADS_TO transitions learned from them (so the transition walk is timed too), and
 64-d vectors for users and items (random unit vectors: this measures serving cost, not quality).
 Same-run reference: `U @ items_matrix.T` + `torch.topk` for the same 1,000 users on the same vectors.
 recommend_batch is timed as InterestGraph.recommend_batch runs it (ServingModel.recommend over
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ikg.serving import ServingModel
 from kg import builder
 from kg.embedded import EmbeddedStore
+from kg.transitions import learn_transitions
 from kg.weights import aggregate_interactions
 
 CHUNK = 256
@@ -87,6 +89,7 @@ def make_graph(
                 "HAS_CONCEPT": builder.has_concept_rows(concepts),
                 "INTERACTED": interacted,
                 "INTERESTED_IN": builder.interest_rows(interests, 0.0),
+                "LEADS_TO": learn_transitions(interactions, concepts, items.set_index("item_id")["domain"]),
             },
         ),
     )
@@ -130,7 +133,10 @@ def main() -> None:
         "gnn_Item_keys": np.array(items),
     }
     model = ServingModel.build(snapshot, "bench", arrays)
-    print(f"graph: {len(items)} items, {len(users)} users, built in {time.perf_counter() - t:.1f} s")
+    print(
+        f"graph: {len(items)} items, {len(users)} users, {len(snapshot.edge_frame('LEADS_TO'))} LEADS_TO edges, "
+        f"built in {time.perf_counter() - t:.1f} s"
+    )
 
     sample = [users[i] for i in rng.choice(len(users), size=args.queries, replace=False)]
     model.recommend(sample[:2], 20)

@@ -13,6 +13,7 @@
 //   (:Item)-[:IN_DOMAIN]->(:Domain)
 //   (:Concept)-[:IN_TOPIC {weight}]->(:Topic)
 //   (:Concept)-[:RELATED_TO {score}]->(:Concept)
+//   (:Concept)-[:LEADS_TO {weight, support, source_domain, target_domain}]->(:Concept)
 // Internal: (:IkgMeta {key, value}) holds markers such as the active model version.
 //
 // `text_embedding` holds 384-d MiniLM vectors; `embedding` holds the GNN vectors (64-d).

@@ -1,7 +1,7 @@
 """The `ikg` command line: readable tables by default, `--json` for machines.
 
     ikg ingest items.csv events.jsonl     validate and stage data (bad rows -> quarantine)
-    ikg refresh [--full]                  update graph and vectors, swap the version atomically
+    ikg refresh [--full] [--engine spark] update graph and vectors, swap the version atomically
     ikg recommend USER [--domain films]   top-k items with match and reasons
     ikg migrate USER TARGET_DOMAIN        interests carried into a domain, with bridges
     ikg explain USER ITEM                 graph paths, each with the Cypher that returns it
@@ -146,11 +146,36 @@ def ingest(
     show_default=True,
     help="seconds to wait for a refresh already running on this folder (else fail at once)",
 )
+@click.option(
+    "--engine", type=click.Choice(["local", "spark"]), default="local", help="where the heavy stages run"
+)
+@click.option("--spark-master", default=None, help="Spark master URL (default local[2])")
+@click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="a spark.* option (repeatable)")
 @click.pass_context
-def refresh(ctx: click.Context, full: bool, wait: float) -> None:
+def refresh(
+    ctx: click.Context,
+    full: bool,
+    wait: float,
+    engine: str,
+    spark_master: str | None,
+    spark_conf: tuple[str, ...],
+) -> None:
     """Take only what is new, update graph and vectors, and swap the version atomically."""
+    from ikg.spark.session import parse_conf
+
+    try:
+        conf = parse_conf(spark_conf)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--spark-conf") from exc
     with _writer_errors(), _open(ctx) as ig:
-        report = ig.refresh(full=full, progress=not ctx.obj["json"], wait=wait)
+        report = ig.refresh(
+            full=full,
+            progress=not ctx.obj["json"],
+            wait=wait,
+            engine=engine,
+            spark_master=spark_master,
+            spark_conf=conf,
+        )
     table = Table("what", "value", title="refresh" + (" (nothing new)" if report.noop else ""))
     table.add_row("model version", str(report.model_version))
     table.add_row("new items / events", f"{report.new_items} / {report.new_events}")

@@ -9,6 +9,8 @@ per kind (`KIND_WEIGHT`: a direct shared interest explains best, a shared topic 
     co_engagement (User)-[:INTERACTED]->(Item)<-[:INTERACTED]-(User)-[:INTERACTED]->(Item)
     related       (User)-[:INTERESTED_IN]->(Concept)-[:RELATED_TO]-(Concept)<-[:HAS_CONCEPT]-(Item)
     topic         (User)-[:INTERESTED_IN]->(Concept)-[:IN_TOPIC]->(Topic)<-[:IN_TOPIC]-(Concept)<-[:HAS_CONCEPT]-(Item)
+    transition    (User)-[:INTERACTED]->(Item)-[:HAS_CONCEPT]->(Concept)-[:LEADS_TO]->(Concept)<-[:HAS_CONCEPT]-(Item)
+                  (a learned cross-domain bridge; its sentence names the bridging users' count)
 
 Every path carries parameterised Cypher that returns exactly that path in Neo4j Browser.
 """
@@ -26,6 +28,9 @@ CYPHER = {
     "<-[:INTERACTED]-(v:User {id: $via_user})-[:INTERACTED]->(i:Item {id: $item_id}) RETURN p",
     "related": "MATCH p = (u:User {id: $user_id})-[:INTERESTED_IN]->(c:Concept {key: $concept})"
     "-[:RELATED_TO]-(d:Concept {key: $concept2})<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
+    "transition": "MATCH p = (u:User {id: $user_id})-[:INTERACTED]->(j:Item {id: $via_item})"
+    "-[:HAS_CONCEPT]->(c:Concept {key: $concept})-[:LEADS_TO]->(d:Concept {key: $concept2})"
+    "<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
     "topic": "MATCH p = (u:User {id: $user_id})-[:INTERESTED_IN]->(c:Concept {key: $concept})"
     "-[:IN_TOPIC]->(t:Topic {id: $topic})<-[:IN_TOPIC]-(d:Concept {key: $concept2})"
     "<-[:HAS_CONCEPT]-(i:Item {id: $item_id}) RETURN p",
@@ -36,9 +41,17 @@ RELS = {
     "co_engagement": ["INTERACTED", "INTERACTED", "INTERACTED"],
     "related": ["INTERESTED_IN", "RELATED_TO", "HAS_CONCEPT"],
     "topic": ["INTERESTED_IN", "IN_TOPIC", "IN_TOPIC", "HAS_CONCEPT"],
+    "transition": ["INTERACTED", "HAS_CONCEPT", "LEADS_TO", "HAS_CONCEPT"],
 }
 _PER_KIND = 3
-KIND_WEIGHT = {"interest": 1.0, "history": 0.8, "co_engagement": 0.5, "related": 0.6, "topic": 0.3}
+KIND_WEIGHT = {
+    "interest": 1.0,
+    "history": 0.8,
+    "transition": 0.7,
+    "co_engagement": 0.5,
+    "related": 0.6,
+    "topic": 0.3,
+}
 
 
 _FAN_OUT = 50
@@ -126,6 +139,10 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
                         {"concept": idx.concepts[c], "concept2": idx.concepts[d]},
                     )
                 )
+    if idx.LT is not None and idx.LT.nnz:
+        found.extend(
+            _transition_paths(model, user_id, i, history, item_concepts, step_user, step_item, step_concept)
+        )
     topic_of = {int(c): (int(t), float(idx.CT[c, t])) for c, t in zip(*idx.CT.nonzero())}
     for c, w in user_concepts:
         if c not in topic_of:
@@ -155,15 +172,54 @@ def explain_paths(model, user_id: str, item_id: str, limit: int = 5) -> list[Exp
         if per_kind.get(kind, 0) >= _PER_KIND:
             continue
         per_kind[kind] = per_kind.get(kind, 0) + 1
+        text = extra.pop("_text", None) or describe(kind, steps)
         params = {"user_id": user_id, "item_id": item_id, **extra}
-        out.append(
-            Explanation(
-                kind, steps, RELS[kind], round(float(score), 8), describe(kind, steps), CYPHER[kind], params
-            )
-        )
+        out.append(Explanation(kind, steps, RELS[kind], round(float(score), 8), text, CYPHER[kind], params))
         if len(out) >= limit:
             break
     return out
+
+
+def _transition_paths(model, user_id, i, history, item_concepts, step_user, step_item, step_concept) -> list:
+    """Paths through a learned LEADS_TO edge from a concept of an item the user engaged with in
+    another domain to a concept of item `i` (score: history x HAS_CONCEPT x LEADS_TO x HAS_CONCEPT)."""
+    idx = model.index
+    domain = idx.item_domain[i]
+    top = max((float(v) for v in idx.LT.data), default=1.0) or 1.0
+    found = []
+    for j, wj in history:
+        if idx.item_domain[j] == domain:
+            continue
+        for c, wc in _nz(idx.IC[j]):
+            for d, w in _nz(idx.LT[c]):
+                if d not in item_concepts:
+                    continue
+                support = int(idx.LT_support[c, d]) if idx.LT_support is not None else 0
+                extra = {
+                    "via_item": idx.items[j],
+                    "concept": idx.concepts[c],
+                    "concept2": idx.concepts[d],
+                    "_text": transition_text(
+                        model.concept_names.get(idx.concepts[c], idx.concepts[c]),
+                        str(idx.item_domain[j]),
+                        model.concept_names.get(idx.concepts[d], idx.concepts[d]),
+                        str(domain),
+                        support,
+                    ),
+                }
+                steps = [step_user(user_id), step_item(j), step_concept(c), step_concept(d), step_item(i)]
+                score = KIND_WEIGHT["transition"] * wj * wc * (w / top) * item_concepts[d]
+                found.append((score, "transition", steps, extra))
+    return found
+
+
+def transition_text(concept: str, source_domain: str, concept2: str, target_domain: str, support: int) -> str:
+    """The sentence of a learned bridge: "people who engage with 'tea' in food often engage with
+    'teapot' in kitchen: 212 users" (support = users active in both domains behind the edge)."""
+    return (
+        f"people who engage with '{concept}' in {source_domain} often engage with "
+        f"'{concept2}' in {target_domain}: {support} users"
+    )
 
 
 def describe(kind: str, steps: list[PathStep]) -> str:

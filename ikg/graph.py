@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ikg.bridges import learned_bridges
 from ikg.explain import explain_paths
 from ikg.gnn_policy import GNN_RETRAIN_FRACTION
 from ikg.inputs import (
@@ -35,7 +36,7 @@ from ikg.inputs import (
     user_ids_arg,
 )
 from ikg.locks import refresh_lock
-from ikg.refresh import run_refresh
+from ikg.refresh import engine_stages, run_refresh
 from ikg.results import (
     Bridge,
     Explanation,
@@ -90,7 +91,12 @@ class _Served:
                         else self.store.snapshot()
                     )
                     self._model = ServingModel.build(
-                        snapshot, state.version, state.arrays, state.meta.get("blend"), state.meta.get("walk")
+                        snapshot,
+                        state.version,
+                        state.arrays,
+                        state.meta.get("blend"),
+                        state.meta.get("walk"),
+                        state.meta.get("blend_by_domain"),
                     )
         return self._model
 
@@ -213,13 +219,22 @@ class InterestGraph:
         return known
 
     # ---- refresh and versions ------------------------------------------------------------
-    def refresh(self, full: bool = False, progress: bool = True, wait: float = 0.0) -> RefreshReport:
+    def refresh(
+        self,
+        full: bool = False,
+        progress: bool = True,
+        wait: float = 0.0,
+        engine: str = "local",
+        spark_master: str | None = None,
+        spark_conf: Mapping[str, str] | None = None,
+    ) -> RefreshReport:
         """Take what is new, update graph and vectors, and switch to the new version atomically.
 
         One refresh per data folder at a time: another running refresh makes this one wait up
         to `wait` seconds, then raise RefreshBusyError (naming its pid and start time). A
         refresh that fails or is killed leaves the previous version serving; what it left
-        behind is removed by the next refresh.
+        behind is removed by the next refresh. `engine="spark"` runs the heavy stages on
+        Apache Spark (`spark_master`, default local[2]; `spark_conf` spark.* options).
         """
         from encoders import get_extractor
 
@@ -228,17 +243,21 @@ class InterestGraph:
             self.workdir.clean_stale()
             self._writer_store()
             try:
-                report = run_refresh(
-                    self.store,
-                    self.workdir,
-                    lambda: get_extractor(self.extractor, **self.extractor_options),
-                    full=full,
-                    gnn_config=self.gnn_config,
-                    use_gnn=self.use_gnn,
-                    weights=self.weights,
-                    progress=progress,
-                    gnn_retrain_fraction=self.gnn_retrain_fraction,
-                )
+                with engine_stages(
+                    engine, spark_master, dict(spark_conf or {}), self.workdir.path / "spark"
+                ) as stages:
+                    report = run_refresh(
+                        self.store,
+                        self.workdir,
+                        lambda: get_extractor(self.extractor, **self.extractor_options),
+                        full=full,
+                        gnn_config=self.gnn_config,
+                        use_gnn=self.use_gnn,
+                        weights=self.weights,
+                        progress=progress,
+                        gnn_retrain_fraction=self.gnn_retrain_fraction,
+                        stages=stages,
+                    )
             except Exception:
                 if isinstance(self.store, EmbeddedStore) and self.store.path is not None:
                     self.store = self._embedded_at(self.workdir.active().get("graph"))
@@ -460,8 +479,9 @@ class InterestGraph:
     def migrate(self, user_id: str | int, target_domain: str, k: int = 20, bridges: int = 8) -> Migration:
         """Carry a user's interests into `target_domain`: the bridging concepts and the items.
 
-        Works for a user with no history in the target domain (cold start): bridges are the
-        concepts of what they engaged with elsewhere that items of the target domain share.
+        Works for a user with no history in the target domain (cold start): bridges are learned
+        LEADS_TO transitions from the concepts of what they engaged with elsewhere (first), then
+        the concepts that items of the target domain share.
         """
         user_id, k, bridges = user_id_arg(user_id), positive_int_arg(k), positive_int_arg(bridges, "bridges")
         model = self.model()
@@ -479,11 +499,14 @@ class InterestGraph:
         target_ic = idx.IC[np.flatnonzero(in_target)]
         reach = np.asarray(target_ic.sum(axis=0)).ravel()
         related = idx.P_cc
-        found: list[Bridge] = []
+        found: list[Bridge] = learned_bridges(model, row, target_domain, ranked_target, max(1, bridges // 2))
+        learned = {b.concept for b in found}
         top = float(user_concepts.max(initial=0.0)) or 1.0
         for c in np.argsort(-user_concepts):
             if user_concepts[c] <= 0 or len(found) >= bridges:
                 break
+            if idx.concepts[c] in learned:
+                continue
             via, targets_of = "shared concept", c
             if reach[c] <= 0:
                 neighbours = related[c].indices

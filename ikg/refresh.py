@@ -40,6 +40,7 @@ from kg.faults import crash_point
 from kg.ingest import event_keys, write_quarantine
 from kg.row_snapshot import rows_from_snapshot, snapshot_from_rows
 from kg.store import GraphStore
+from kg.transitions import learn_transitions
 from kg.weights import WeightConfig, aggregate_interactions
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ ROW_TABLES = {
     "INTERESTED_IN": "edges",
     "IN_TOPIC": "edges",
     "RELATED_TO": "edges",
+    "LEADS_TO": "edges",
 }
 
 
@@ -100,6 +102,45 @@ def _as_list(value: Any) -> list[str]:
 
 def _new_version() -> str:
     return datetime.now(UTC).strftime("v%Y%m%d%H%M%S%f")
+
+
+class LocalStages:
+    """The local engine's stages (pandas); `ikg.spark.SparkStages` runs the same functions on Spark."""
+
+    def interactions(self, events: pd.DataFrame, weights: WeightConfig) -> pd.DataFrame:
+        return aggregate_interactions(events, weights)
+
+    def interests(
+        self,
+        interactions: pd.DataFrame,
+        item_concepts: pd.DataFrame,
+        items: pd.DataFrame,
+        review_concepts: pd.DataFrame,
+    ) -> pd.DataFrame:
+        return builder.user_interests(interactions, item_concepts, items, review_concepts)
+
+    def write_item_item(self, folder: Any, walk: Any) -> None:
+        """The local engine builds the item-item index when a version is served (kg.proximity)."""
+
+
+@contextmanager
+def engine_stages(
+    engine: str = "local", master: str | None = None, conf: dict[str, str] | None = None, scratch: Any = None
+) -> Iterator[Any]:
+    """The stages of `engine` ("local" or "spark"), open for one refresh."""
+    if engine == "local":
+        yield LocalStages()
+        return
+    if engine != "spark":
+        raise ValueError(f"unknown refresh engine {engine!r}; expected 'local' or 'spark'")
+    from ikg.spark import SparkStages, spark_session
+
+    with spark_session(master, conf) as session:
+        stages = SparkStages(session, scratch)
+        try:
+            yield stages
+        finally:
+            stages.close()
 
 
 RETUNE_FRACTION = 0.1
@@ -257,6 +298,7 @@ def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events
     return {
         "blend": state.meta["blend"],
         "walk": state.meta.get("walk"),
+        "blend_by_domain": state.meta.get("blend_by_domain") or {},
         "events": tuned_events,
         "chosen": f"kept from version {state.version} ({n_events - tuned_events} new events since it was "
         f"tuned on {tuned_events}; re-tuned at {RETUNE_FRACTION:.0%} or with --full)",
@@ -274,9 +316,11 @@ def run_refresh(
     progress: bool = True,
     tune: bool = True,
     gnn_retrain_fraction: float = GNN_RETRAIN_FRACTION,
+    stages: Any = None,
 ) -> RefreshReport:
     """Run one refresh; see the module docstring. Raises on failure, leaving the old version active."""
     timer = Timer()
+    stages = stages or LocalStages()
     state = workdir.load_state()
     with workdir.inbox_lock():
         pending = workdir.pending()
@@ -368,8 +412,9 @@ def run_refresh(
         related = related_concepts(vocab)
 
     with timer.step("interests"):
-        interactions = aggregate_interactions(events, weights)
-        interests = builder.user_interests(interactions, item_concepts, items, review_concepts)
+        interactions = stages.interactions(events, weights)
+        interests = stages.interests(interactions, item_concepts, items, review_concepts)
+        transitions = learn_transitions(interactions, item_concepts, items.set_index("item_id")["domain"])
 
     with timer.step("write_graph"):
         item_nodes, domain_nodes, in_domain = builder.item_rows(items)
@@ -397,6 +442,7 @@ def run_refresh(
                 "INTERESTED_IN": builder.interest_rows(interests, time.time()),
                 "IN_TOPIC": in_topic,
                 "RELATED_TO": related_edges.reset_index(drop=True),
+                "LEADS_TO": transitions[transitions["src"].isin(used) & transitions["dst"].isin(used)],
             },
         )
         baseline = _baseline_rows(store, state, new_rows, full)
@@ -492,9 +538,11 @@ def run_refresh(
         "timings": timer.timings,
         "blend": tuning["blend"],
         "walk": tuning.get("walk"),
-        "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk")},
+        "blend_by_domain": tuning.get("blend_by_domain") or {},
+        "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk", "blend_by_domain")},
     }
-    workdir.write_state(version, tables, arrays, meta)
+    folder = workdir.write_state(version, tables, arrays, meta)
+    stages.write_item_item(folder, tuning.get("walk"))
     crash_point("state_written")
     with timer.step("commit_graph"), store.atomic():
         written = builder.write_graph(store, changed_rows, removed_rows)
@@ -533,5 +581,10 @@ def run_refresh(
         timings=timer.timings,
         graph=graph_counts,
         gnn=gnn_info,
-        blend={"weights": tuning["blend"], "walk": tuning.get("walk"), "chosen": tuning["chosen"]},
+        blend={
+            "weights": tuning["blend"],
+            "walk": tuning.get("walk"),
+            "by_domain": tuning.get("blend_by_domain") or {},
+            "chosen": tuning["chosen"],
+        },
     )

@@ -2,9 +2,10 @@
 
 Score of item i for user u over the candidate items of a request:
 
-    score(u, i) = sum_k w_k * c_k(u, i) / sum_k w_k,   k in {collaborative, concepts, gnn, popularity}
+    score(u, i) = sum_k w_k * c_k(u, i) / sum_k w_k,   k in {collaborative, concepts, gnn, popularity, transitions}
 
-collaborative = RP3beta walk and concepts = concept walk (both `kg.proximity`, each scaled
+collaborative = RP3beta walk, concepts = concept walk and transitions = the learned-bridge walk
+user -> item of another domain -> concept -LEADS_TO-> concept -> item (all `kg.proximity`, each scaled
 to [0, 1] by its per-user maximum), gnn = cosine of the GNN user and item vectors (in
 [-1, 1]: an item pointing away from the user's vector is pushed down), popularity = log
 engagement scaled by the candidates' maximum. The readable 0-1 `similarity` ("88% match")
@@ -38,8 +39,17 @@ from ikg.results import Recommendation
 from kg.proximity import ProximityIndex, build_index
 from kg.store import GraphSnapshot
 
-DEFAULT_BLEND: dict[str, float] = {"collaborative": 1.0, "concepts": 0.35, "gnn": 0.25, "popularity": 0.1}
+DEFAULT_BLEND: dict[str, float] = {
+    "collaborative": 1.0,
+    "concepts": 0.35,
+    "gnn": 0.25,
+    "popularity": 0.1,
+    "transitions": 0.0,
+}
 COMPONENTS = tuple(DEFAULT_BLEND)
+OPTIONAL_WALKS = ("transitions",)
+"""Walks computed only when the blend weighs them (their component shows 0 otherwise): the
+learned-bridge walk is off in the default blend and on where tuning found it gains."""
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -86,6 +96,8 @@ class ServingModel:
     user_vectors: np.ndarray | None = None  # rows aligned with index.users (zeros when unknown)
     item_vectors: np.ndarray | None = None  # rows aligned with index.items
     blend: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BLEND))
+    domain_blends: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Blends tuned for one target domain (`ikg.tuning`), used when recommending into it."""
     _domains: dict[str | None, _Candidates] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
@@ -97,6 +109,7 @@ class ServingModel:
         arrays: Mapping[str, np.ndarray],
         blend: Mapping[str, float] | None = None,
         walk: Mapping[str, float] | None = None,
+        domain_blends: Mapping[str, Mapping[str, float]] | None = None,
     ) -> ServingModel:
         """Build from a snapshot; `walk` gives the RP3beta alpha and beta (defaults of build_index)."""
         index = build_index(snapshot, **dict(walk or {}))
@@ -108,6 +121,7 @@ class ServingModel:
             dict(zip(items["key"], items.get("title", items["key"]))),
             dict(zip(concepts["key"], concepts.get("name", concepts["key"]))),
             blend=dict(blend or DEFAULT_BLEND),
+            domain_blends={d: dict(b) for d, b in (domain_blends or {}).items()},
         )
         model.user_vectors = _aligned(arrays, "User", index.users)
         model.item_vectors = _aligned(arrays, "Item", index.items)
@@ -162,7 +176,7 @@ class ServingModel:
         out: torch.Tensor | None,
     ) -> Scores:
         """`score`, writing the batch x candidates matrix into `out` when given (a reused buffer)."""
-        weights = dict(blend or self.blend)
+        weights = dict(blend or self.domain_blends.get(domain or "") or self.blend)
         total_weight = max(sum(weights.values()), 1e-12)
         candidates = self._candidates(domain)
         rows = self.index.user_rows(user_ids)
@@ -183,10 +197,17 @@ class ServingModel:
         )
         flat_total = total.view(-1)
         parts: dict[str, WalkScores] = {}
-        walks = {"collaborative": self.index.collaborative, "concepts": self.index.concept_walk}
+        walks = {
+            "collaborative": self.index.collaborative,
+            "concepts": self.index.concept_walk,
+            "transitions": lambda r: self.index.transition_walk(r, domain),
+        }
         for name, walk in walks.items():
-            parts[name] = _scaled_walk(walk(rows), candidates)
             w = weights.get(name, 0.0) / total_weight
+            if name in OPTIONAL_WALKS and not w:
+                parts[name] = WalkScores(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.float32)))
+                continue
+            parts[name] = _scaled_walk(walk(rows), candidates)
             if w and len(parts[name].values):
                 flat = parts[name].rows * shape[1] + parts[name].positions
                 flat_total.index_add_(

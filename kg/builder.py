@@ -25,7 +25,7 @@ REVIEW_INTEREST_WEIGHT = 0.5
 """Weight of an interest point found in a user's own review, relative to their top behaviour concept."""
 
 NODE_ORDER = ["Domain", "Item", "User", "Concept", "Topic"]
-EDGE_ORDER = ["IN_DOMAIN", "HAS_CONCEPT", "INTERACTED", "INTERESTED_IN", "IN_TOPIC", "RELATED_TO"]
+EDGE_ORDER = ["IN_DOMAIN", "HAS_CONCEPT", "INTERACTED", "INTERESTED_IN", "IN_TOPIC", "RELATED_TO", "LEADS_TO"]
 
 
 @dataclass

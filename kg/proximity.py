@@ -116,6 +116,8 @@ class ProximityIndex:
     CT: sp.csr_matrix  # concepts x topics (IN_TOPIC weight)
     alpha: float = 0.5
     beta: float = 0.0
+    LT: sp.csr_matrix | None = None  # concepts x concepts (LEADS_TO weight, learned from behaviour)
+    LT_support: sp.csr_matrix | None = None  # concepts x concepts (LEADS_TO support: bridging users)
 
     def __post_init__(self) -> None:
         self.P_ui = row_normalise(self.R)
@@ -135,6 +137,14 @@ class ProximityIndex:
         empty = sp.csr_matrix((0, len(self.items)), dtype=np.float32)
         self.item_item = (sp.vstack(blocks).tocsr() if blocks else empty).astype(np.float32)
         self.concept_items = top_k_per_row(self.P_ci, CONCEPT_ITEMS)
+        n_concepts = len(self.concepts)
+        self.P_lt = row_normalise(self.LT if self.LT is not None else sp.csr_matrix((n_concepts, n_concepts)))
+        self._domain_concept_items: dict[str | None, sp.csr_matrix] = {}
+        self._transition_items: dict[str | None, sp.csr_matrix] = {}
+        self._outside_concepts: dict[str | None, sp.csr_matrix] = {}
+        if self.P_lt.nnz:
+            for domain in [None, *sorted(set(self.item_domain.tolist()))]:
+                self.transition_items(domain)
 
     def domain_mask(self, domain: str | None) -> np.ndarray:
         if domain is None:
@@ -161,6 +171,38 @@ class ProximityIndex:
         concepts = 0.5 * (self._starts(rows, self.P_ui) @ self.P_ic) + 0.5 * self._starts(rows, self.P_uc)
         concepts = concepts + 0.5 * (concepts @ self.P_cc)
         return (concepts @ self.concept_items).tocsr()
+
+    def concept_items_in(self, domain: str | None) -> sp.csr_matrix:
+        """Concept -> item transition probabilities over the items of `domain` only (cached)."""
+        if domain not in self._domain_concept_items:
+            mask = sp.diags(self.domain_mask(domain).astype(np.float32))
+            self._domain_concept_items[domain] = top_k_per_row(
+                row_normalise((self.IC.T.tocsr() @ mask).tocsr()), CONCEPT_ITEMS
+            )
+        return self._domain_concept_items[domain]
+
+    def transition_items(self, domain: str | None) -> sp.csr_matrix:
+        """Concept -LEADS_TO-> concept -> item of `domain`, folded into one concept x items matrix
+        (the `CONCEPT_ITEMS` strongest per concept), so the walk costs what the concept walk costs.
+        Built for every domain with the index (a first request never pays for it)."""
+        if domain not in self._transition_items:
+            self._transition_items[domain] = top_k_per_row(
+                (self.P_lt @ self.concept_items_in(domain)).tocsr(), CONCEPT_ITEMS
+            )
+        return self._transition_items[domain]
+
+    def transition_walk(self, rows: np.ndarray, domain: str | None = None) -> sp.csr_matrix:
+        """Learned-bridge walk (batch x items): user -> item outside `domain` -> concept -LEADS_TO->
+        concept -> item of `domain` (any domain when None)."""
+        if not self.P_lt.nnz:
+            return sp.csr_matrix((len(rows), len(self.items)), dtype=np.float32)
+        if domain not in self._outside_concepts:
+            outside = sp.diags((~self.domain_mask(domain)).astype(np.float32)) if domain is not None else None
+            self._outside_concepts[domain] = (
+                (outside @ self.P_ic).tocsr() if outside is not None else self.P_ic
+            )
+        starts = self._starts(rows, self.P_ui)
+        return ((starts @ self._outside_concepts[domain]) @ self.transition_items(domain)).tocsr()
 
 
 def build_index(snapshot: GraphSnapshot, alpha: float = 0.5, beta: float = 0.0) -> ProximityIndex:
@@ -203,4 +245,6 @@ def build_index(snapshot: GraphSnapshot, alpha: float = 0.5, beta: float = 0.0) 
         CT=_matrix(snapshot.edge_frame("IN_TOPIC"), ci, _index(topics), "weight"),
         alpha=alpha,
         beta=beta,
+        LT=_matrix(snapshot.edge_frame("LEADS_TO"), ci, ci, "weight"),
+        LT_support=_matrix(snapshot.edge_frame("LEADS_TO"), ci, ci, "support"),
     )

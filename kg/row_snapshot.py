@@ -17,11 +17,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from kg.builder import EDGE_ORDER, NODE_ORDER
 from kg.schema import EDGE_TYPES, NODE_TYPES, node_type
 from kg.store import GraphSnapshot
-
-NODE_ORDER = ["Domain", "Item", "User", "Concept", "Topic"]
-EDGE_ORDER = ["IN_DOMAIN", "HAS_CONCEPT", "INTERACTED", "INTERESTED_IN", "IN_TOPIC", "RELATED_TO"]
 
 
 def _usable(frame: pd.DataFrame | None) -> bool:

@@ -112,6 +112,12 @@ EDGE_TYPES: dict[str, EdgeType] = {
         EdgeType("IN_DOMAIN", "Item", "Domain", {}),
         EdgeType("IN_TOPIC", "Concept", "Topic", {"weight": FLOAT}),
         EdgeType("RELATED_TO", "Concept", "Concept", {"score": FLOAT}),
+        EdgeType(
+            "LEADS_TO",
+            "Concept",
+            "Concept",
+            {"weight": FLOAT, "support": INT, "source_domain": STR, "target_domain": STR},
+        ),
     )
 }
 

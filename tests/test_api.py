@@ -168,6 +168,25 @@ def test_the_cypher_of_an_explanation_returns_that_path_in_neo4j(on_neo4j):
             assert keys == [s.key for s in path.nodes]
 
 
+def test_the_cypher_of_a_learned_transition_path_returns_it_in_neo4j(on_neo4j):
+    ig, _, _ = on_neo4j
+    paths = [
+        p
+        for user in ("u0001", "u0002", "u0003", COLD)
+        for r in ig.recommend(user, k=5, domain="music")
+        for p in ig.explain(user, r.item_id, limit=20)
+        if p.kind == "transition"
+    ]
+    assert paths, "every user of this world spans the domains, so LEADS_TO edges lead into music"
+    with ig.store._driver.session(database=ig.store.config.database) as session:
+        for path in paths[:5]:
+            records = session.execute_read(lambda tx, path=path: list(tx.run(path.cypher, **path.params)))
+            assert records, path.cypher
+            keys = [dict(n).get("id") or dict(n).get("key") for n in records[0]["p"].nodes]
+            assert keys == [s.key for s in path.nodes]
+            assert [r.type for r in records[0]["p"].relationships] == path.rels
+
+
 def test_a_profile_has_interests_topics_domains_and_drift(embedded):
     ig, data, _ = embedded
     prof = ig.profile("u0008")

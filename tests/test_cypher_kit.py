@@ -39,6 +39,7 @@ EXPECTED_QUERIES = {
     "explanation_paths",
     "interest_drift",
     "graph_health",
+    "domain_transitions",
 }
 
 DAY = 86_400
@@ -130,6 +131,12 @@ IN_TOPIC = [
     ("jazz", "t-music"),
 ]
 RELATED_TO = [("science-fiction", "robots", 0.8), ("detective", "jazz", 0.5)]
+LEADS_TO = [  # (source concept, target concept, weight, support, source domain, target domain)
+    ("science-fiction", "robots", 0.9, 12, "books", "films"),
+    ("space-opera", "science-fiction", 0.3, 2, "books", "films"),
+    ("detective", "jazz", 0.5, 6, "books", "music"),
+    ("robots", "desert-planet", 0.7, 8, "films", "books"),
+]
 
 
 def _unit(*pairs: tuple[int, float]) -> np.ndarray:
@@ -188,6 +195,13 @@ def build_graph(store) -> None:
     )
     store.upsert_edges("IN_TOPIC", [{"src": c, "dst": t, "weight": 1.0} for c, t in IN_TOPIC])
     store.upsert_edges("RELATED_TO", [{"src": a, "dst": b, "score": s} for a, b, s in RELATED_TO])
+    store.upsert_edges(
+        "LEADS_TO",
+        [
+            {"src": a, "dst": b, "weight": w, "support": n, "source_domain": x, "target_domain": y}
+            for a, b, w, n, x, y in LEADS_TO
+        ],
+    )
     keys = list(TEXT_VECTORS)
     store.write_vectors(
         "Item", keys, np.stack([TEXT_VECTORS[k] for k in keys]), prop="text_embedding", model_version="minilm"
@@ -474,6 +488,36 @@ def test_topic_communities(graph):
 
 
 @neo4j
+def test_domain_transitions(graph):
+    rows = _round(
+        run_saved(graph, "domain_transitions", {"source_domain": "books", "target_domain": "films"})
+    )
+    assert [
+        (
+            r["source_concept"],
+            r["target_concept"],
+            r["weight"],
+            r["support"],
+            r["source_items"],
+            r["target_items"],
+        )
+        for r in rows
+    ] == [
+        ("science-fiction", "robots", 0.9, 12, ["b1", "b2", "b4"], ["f2"]),  # b1 has two buyers
+        ("space-opera", "science-fiction", 0.3, 2, ["b2"], ["f1", "f3"]),  # f3's only user disliked it
+    ]
+    assert rows[0]["source_name"] == "science fiction" and rows[0]["target_name"] == "robots"
+    strong = run_saved(
+        graph,
+        "domain_transitions",
+        {"source_domain": "books", "target_domain": "films", "min_support": "3", "examples": "1"},
+    )
+    assert [(r["source_concept"], r["source_items"]) for r in strong] == [("science-fiction", ["b1"])]
+    back = run_saved(graph, "domain_transitions", {"source_domain": "films", "target_domain": "books"})
+    assert [(r["source_concept"], r["target_concept"]) for r in back] == [("robots", "desert-planet")]
+
+
+@neo4j
 def test_explanation_paths(graph):
     rows = _round(run_saved(graph, "explanation_paths", {"user_id": "u1", "item_id": "f1"}))
     assert [(r["kind"], r["score"], r["nodes"]) for r in rows] == [
@@ -650,7 +694,7 @@ def test_cli_run_prints_json_and_tables(graph):
     refused = runner.invoke(cypher, ["run", "user_top_interests"], env=env)
     assert refused.exit_code != 0 and "missing required parameter(s): $user_id" in refused.output
     unknown = runner.invoke(cypher, ["run", "nope"], env=env)
-    assert unknown.exit_code != 0 and "saved queries: explanation_paths" in unknown.output
+    assert unknown.exit_code != 0 and "saved queries: domain_transitions, explanation_paths" in unknown.output
     wrong = runner.invoke(cypher, ["run", "graph_health"], env={**env, "NEO4J_PASSWORD": "not-the-pw-123"})
     assert (
         wrong.exit_code == 1

@@ -6,12 +6,16 @@ import pytest
 import scipy.sparse as sp
 
 from ikg.eval.baselines import (
+    EASE,
     ItemKNN,
     LightGCNRecommender,
     Popularity,
+    RidgeMap,
     RP3beta,
     TextSimilarity,
     asymmetric_cosine,
+    ease_weights,
+    fit_ridge_map,
     rp3beta_similarity,
 )
 from ikg.eval.baselines.matrix import InteractionMatrix
@@ -144,3 +148,41 @@ def test_tfidf_stand_in_encoder_puts_similar_titles_close():
     v = tfidf_lsa_encode(texts, dim=3)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_ease_solves_its_closed_form_with_a_zero_diagonal():
+    X = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1], [1, 0, 0]], dtype=np.float32))
+    B = ease_weights(X, lam=2.0)
+    gram = (X.T @ X).toarray() + 2.0 * np.eye(3)
+    # off the diagonal B minimises ||X - X B||^2 + lam ||B||^2: each column solves its own ridge
+    for j in range(3):
+        others = [i for i in range(3) if i != j]
+        expected = np.linalg.solve(gram[np.ix_(others, others)], gram[others, j] - 0.0)
+        assert B[others, j] == pytest.approx(expected, rel=1e-4)
+    assert np.diag(B).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_ease_ranks_co_occurring_items_first():
+    rec = EASE(lam=1.0)
+    rec.fit(TRAIN, ITEMS)
+    scores = rec.score(["u4"], ["c", "d"])
+    assert scores[0, 0] > scores[0, 1]
+
+
+def test_ridge_map_equals_the_primal_ridge_over_overlap_users():
+    X = sp.csr_matrix(np.array([[1, 0, 1, 0], [1, 1, 1, 1], [0, 1, 0, 1], [1, 0, 0, 0]], dtype=np.float32))
+    target = np.array([False, False, True, True])
+    A, dual, cols = fit_ridge_map(X, target, lam=0.5)
+    # users 0-2 are active in both domains; user 3 has no target item and does not train the map
+    assert A.shape[0] == 3 and cols.tolist() == [2, 3]
+    Ad = A.toarray()
+    ridge = 0.5 * np.trace(Ad @ Ad.T) / 3
+    primal = np.linalg.solve(Ad.T @ Ad + ridge * np.eye(2), Ad.T @ X[:3][:, [2, 3]].toarray())
+    assert (Ad.T @ dual) == pytest.approx(primal, rel=1e-4)
+
+
+def test_ridge_map_carries_a_cold_user_into_the_target_domain():
+    rec = RidgeMap(lam=0.1)
+    rec.fit(TRAIN, ITEMS)
+    scores = rec.score(["u4"], ["c", "d"])  # u4 bought apple 'a' only; buyers of 'a' bought 'c'
+    assert scores[0, 0] > scores[0, 1] and scores[0, 1] == pytest.approx(0.0, abs=1e-6)

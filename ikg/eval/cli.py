@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ikg.eval.baselines import BASELINES
+from ikg.eval.baselines import BASELINES, EXTRA_BASELINES
 from ikg.eval.datasets import load_dataset, synthetic_dataset
 from ikg.eval.protocols import PROTOCOLS
 from ikg.eval.runner import run_evaluation
@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-valid", type=int, default=200)
     p.add_argument("--n-test", type=int, default=500)
     p.add_argument(
-        "--methods", default=",".join(BASELINES), help=f"comma-separated subset of {','.join(BASELINES)}"
+        "--methods",
+        default=",".join(BASELINES),
+        help=f"comma-separated subset of {','.join(BASELINES + EXTRA_BASELINES)}",
     )
     p.add_argument("--no-system", action="store_true", help="only the baselines, without the ikg system")
     p.add_argument(

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import gnn._pyg  # noqa: F401  (imports PyG first, without its import-time jit FutureWarning)
 from ikg.eval.base import Method
+from ikg.eval.baselines.ease import EASE, ease_weights
 from ikg.eval.baselines.itemknn import ItemKNN, asymmetric_cosine
 from ikg.eval.baselines.lightgcn import LightGCNRecommender
 from ikg.eval.baselines.popularity import Popularity
+from ikg.eval.baselines.ridge_map import RidgeMap, fit_ridge_map
 from ikg.eval.baselines.rp3beta import RP3beta, rp3beta_scores, rp3beta_similarity
 from ikg.eval.baselines.text import TextSimilarity
 
 BASELINES = ("popularity", "item-knn", "rp3beta", "lightgcn", "text")
+EXTRA_BASELINES = ("ease", "ridge-map")
+"""Selectable with --methods: each solves a dense system (items or overlap users), minutes on real data."""
 
 
 def default_methods(
@@ -59,22 +63,29 @@ def default_methods(
             lambda **kw: TextSimilarity(encode=text_encode, **kw),
             [{"user": u} for u in ("mean", "recent", "last")],
         ),
+        "ease": Method("ease", EASE, [{"lam": lam, "max_items": 6000} for lam in (50.0, 200.0, 1000.0)]),
+        "ridge-map": Method("ridge-map", RidgeMap, [{"lam": lam} for lam in (10.0, 50.0, 200.0)]),
     }
     unknown = set(names) - set(grids)
     if unknown:
-        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {BASELINES}")
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {BASELINES + EXTRA_BASELINES}")
     return [grids[n] for n in names]
 
 
 __all__ = [
     "BASELINES",
+    "EASE",
+    "EXTRA_BASELINES",
     "ItemKNN",
     "LightGCNRecommender",
     "Popularity",
     "RP3beta",
+    "RidgeMap",
     "TextSimilarity",
     "asymmetric_cosine",
     "default_methods",
+    "ease_weights",
+    "fit_ridge_map",
     "rp3beta_scores",
     "rp3beta_similarity",
 ]

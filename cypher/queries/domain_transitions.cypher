@@ -8,7 +8,7 @@
 //   $min_support (int = 1) leave out edges with fewer users behind them;
 //   $limit (int = 25) how many transitions;
 //   $examples (int = 3) example items per side
-// example: ikg cypher run domain_transitions --param source_domain=food --param target_domain=kitchen
+// example: ikg cypher run domain_transitions --param source_domain=books --param target_domain=films
 MATCH (c:Concept)-[t:LEADS_TO]->(d:Concept)
 WHERE t.source_domain = $source_domain AND t.target_domain = $target_domain
   AND coalesce(t.support, 0) >= $min_support

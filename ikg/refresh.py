@@ -119,6 +119,18 @@ class LocalStages:
     ) -> pd.DataFrame:
         return builder.user_interests(interactions, item_concepts, items, review_concepts)
 
+    def inputs(self, workdir: Any, state: Any, pending: list, items: pd.DataFrame, full: bool) -> None:
+        """The local engine takes its inputs from the frames it is given."""
+
+    def keep_state(self, folder: Any) -> None:
+        """The local engine keeps no state beside the version's tables."""
+
+    def extract_items(self, extractor: Any, items: pd.DataFrame, progress: Any) -> pd.DataFrame:
+        return _extract_items(extractor, items, progress)
+
+    def extract_reviews(self, extractor: Any, events: pd.DataFrame, progress: Any) -> pd.DataFrame:
+        return _extract_reviews(extractor, events, progress)
+
     def write_item_item(self, folder: Any, walk: Any) -> None:
         """The local engine builds the item-item index when a version is served (kg.proximity)."""
 
@@ -370,6 +382,7 @@ def run_refresh(
             else new_events[EVENT_COLUMNS]
         )
         events = events.reset_index(drop=True)
+        stages.inputs(workdir, state, pending, items, full)
 
     with timer.step("extract"):
         old_hash = (
@@ -377,7 +390,7 @@ def run_refresh(
         )
         changed = items[[old_hash.get(i) != h for i, h in zip(items["item_id"], items["text_hash"])]]
         extractor = extractor_factory()
-        fresh = _extract_items(extractor, changed, bar)
+        fresh = stages.extract_items(extractor, changed, bar)
         kept = state.table("item_concepts_surface")
         kept = kept[~kept["item_id"].isin(changed["item_id"])] if len(kept) and not full else pd.DataFrame()
         item_surface = pd.concat([kept, fresh], ignore_index=True) if len(kept) else fresh
@@ -389,7 +402,7 @@ def run_refresh(
                 [(_hash(t) if isinstance(t, str) else None) not in seen for t in candidates["text"]]
             ]
         review_surface = pd.concat(
-            [old_reviews, _extract_reviews(extractor, candidates, bar)], ignore_index=True
+            [old_reviews, stages.extract_reviews(extractor, candidates, bar)], ignore_index=True
         )
         review_surface = review_surface.drop_duplicates(["user_id", "item_id", "text_hash", "surface"])
 
@@ -543,6 +556,7 @@ def run_refresh(
     }
     folder = workdir.write_state(version, tables, arrays, meta)
     stages.write_item_item(folder, tuning.get("walk"))
+    stages.keep_state(folder)
     crash_point("state_written")
     with timer.step("commit_graph"), store.atomic():
         written = builder.write_graph(store, changed_rows, removed_rows)

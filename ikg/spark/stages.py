@@ -117,6 +117,7 @@ class SparkStages:
         self.new_batches: list[tuple[int, Path]] = []
         self.known_items = pd.DataFrame({"item_id": pd.Series(dtype=str)})
         self.pair_state_path: Path | None = None
+        self.event_files: list[str] = []
         self.pair_meta: dict[str, Any] = {}
         self.extraction_workers: list[dict[str, Any]] = []
         """Per extraction stage and worker pid: whether that worker had to build the extractor."""
@@ -246,6 +247,7 @@ class SparkStages:
         new = frames[0]
         for frame in frames[1:]:
             new = new.unionByName(frame)
+        self.event_files = new.inputFiles()
         return new.join(self._put("known_items", self.known_items), "item_id", "left_semi")
 
     def _incremental_interactions(self, config: WeightConfig) -> Any:
@@ -263,7 +265,7 @@ class SparkStages:
         read = {"mode": "incremental", "state_files": state.inputFiles(), "event_files": [], "batches": []}
         new = self._new_events()
         if new is not None:
-            read["event_files"] = new.inputFiles()
+            read["event_files"] = self.event_files
             read["batches"] = [
                 {"seq": seq, "ingest_date": _ingest_date(path), "file": str(path)}
                 for seq, path in self.new_batches

@@ -512,6 +512,7 @@ def run_refresh(
                 len(items),
                 gnn_retrain_fraction,
                 False,
+                getattr(stages, "fit_vectors", None),
             )
             gnn_result = result
             for label, (keys, matrix) in result.vectors.items():

@@ -4,7 +4,9 @@ Two refreshes on Spark local[2] (the session fixture of tests/conftest.py) with 
 events ingested on each of two days: the second refresh reads that one batch file and the
 first version's pair state, never the first batch again, and its INTERACTED rows (weights,
 kinds, counts, times, last ratings, review texts) equal kg.weights over all events, the
-local engine's full recompute (weights to 1e-9: the sums run in another order).
+local engine's full recompute (weights to 1e-9: the sums run in another order). The first
+refresh trains the GNN with TorchDistributor (the Spark engine's trainer); the second, with
+few new events, infers vectors from that model.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gnn.train import GnnConfig
 from ikg import InterestGraph
 from ikg.spark.increments import STATE_META, STATE_TABLE, weights_of
 from kg.synthetic import make_cross_domain
@@ -47,11 +50,12 @@ def test_second_refresh_reads_only_the_new_batch_and_equals_a_full_recompute(spa
     texts = rng.random(len(events)) < 0.03
     events["text"] = np.where(texts, "loved the " + events["item_id"] + " part, a slow start though", None)
     cut = int(len(events) * 0.7)
-    ig = InterestGraph.open(tmp_path / "graph", use_gnn=False)
+    ig = InterestGraph.open(tmp_path / "graph", gnn_config=GnnConfig(epochs=20), gnn_retrain_fraction=1.0)
     ig.ingest_items(syn.items)
     ig.ingest_events(events.iloc[:cut])
     first_batches = _stamp_new_batches(ig, DAY_ONE)
-    ig.refresh(progress=False, engine="spark")
+    report = ig.refresh(progress=False, engine="spark")
+    assert report.gnn["retrained"] and report.gnn["processes"] == 2  # TorchDistributor, 2 DDP processes
     first = _read_log(ig)
     first_version = ig.workdir.active()["version"]
     assert first["read"]["mode"] == "full"

@@ -44,6 +44,8 @@ the two indexes are equal whenever no user has more positive interactions than t
 ROWS_PER_GROUP = 500_000
 """Rows given to one call of a pandas rule (a group of whole users); bounds an executor's memory."""
 CONCEPTS_PER_ITEM_GUESS = 8
+BROADCAST_NEW_EVENTS = 2_000_000
+"""Up to this many new events, the pairs they touch are broadcast: untouched pairs pass through without a shuffle."""
 TEXTS_PER_TASK = 4096
 """Texts given to one extraction task at most (whole extractor batches); more tasks when there are more."""
 
@@ -107,8 +109,11 @@ def _ship_rules_by_value() -> None:
 class SparkStages:
     """The refresh's heavy stages on one SparkSession; files of a job live under `scratch`."""
 
-    def __init__(self, session: Any, scratch: Path, history_cap: int | None = HISTORY_CAP) -> None:
+    def __init__(
+        self, session: Any, scratch: Path, history_cap: int | None = HISTORY_CAP, gnn_processes: int = 2
+    ) -> None:
         self.spark = session
+        self.gnn_processes = gnn_processes
         _ship_rules_by_value()
         self.scratch = Path(scratch) / f"job-{uuid.uuid4().hex[:8]}"
         self.history_cap = history_cap
@@ -298,8 +303,16 @@ class SparkStages:
             if anchor is not None and ref < anchor:
                 return None
             state = inc.carried_pairs(state, config, anchor if anchor is not None else ref, ref)
-        parts = state if new is None else state.unionByName(inc.event_pairs(new, config, ref))
-        self._keep_pairs(inc.merged(parts), config, ref, latest, read)
+        pairs = state
+        if new is not None:
+            fresh = inc.event_pairs(new, config, ref)
+            touched = fresh.select("user_id", "item_id").distinct()
+            if new.count() <= BROADCAST_NEW_EVENTS:
+                touched = F.broadcast(touched)
+            keys = ["user_id", "item_id"]
+            merged = inc.merged(state.join(touched, keys, "left_semi").unionByName(fresh))
+            pairs = state.join(touched, keys, "left_anti").unionByName(merged)
+        self._keep_pairs(pairs, config, ref, latest, read)
         assert self.pair_state_path is not None
         return inc.weights_of(self.spark.read.parquet(str(self.pair_state_path)), config)
 
@@ -409,6 +422,29 @@ class SparkStages:
             progress.advance(len(frame))
         rows = rows.sort_values("_group", kind="stable")
         return rows[columns].reset_index(drop=True)
+
+    def fit_vectors(
+        self,
+        snapshot: Any,
+        text_vectors: Any,
+        config: Any,
+        checkpoint_dir: Path | None = None,
+        warm_start: Path | None = None,
+        progress: bool = False,
+    ) -> Any:
+        """gnn.fit_vectors with TorchDistributor (`gnn_processes` DDP processes) on files this job writes."""
+        from ikg.spark.torch_train import fit_vectors_distributed
+
+        return fit_vectors_distributed(
+            self.spark,
+            snapshot,
+            text_vectors,
+            config,
+            checkpoint_dir=checkpoint_dir,
+            scratch=self.scratch / "gnn",
+            num_processes=self.gnn_processes,
+            warm_start=warm_start,
+        )
 
     def item_item(self, alpha: float = 0.5, beta: float = 0.0, top_n: int = ITEM_NEIGHBOURS) -> Any:
         """The RP3beta item-item index (src item, dst item, score) as a Spark DataFrame.

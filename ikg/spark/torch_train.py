@@ -72,12 +72,18 @@ def read_training_files(folder: Path) -> tuple[GraphSnapshot, dict[str, tuple[li
     return GraphSnapshot(nodes, edges).sorted(), text
 
 
-def ddp_train(folder: str, config: dict[str, Any], checkpoint_dir: str) -> dict[str, Any]:
-    """One DDP process (run by TorchDistributor): train on the files in `folder`; rank 0 saves the checkpoint."""
+def ddp_train(
+    folder: str, config: dict[str, Any], checkpoint_dir: str, warm_start: str | None = None
+) -> dict[str, Any]:
+    """One DDP process (run by TorchDistributor): train on the files in `folder`; rank 0 saves the checkpoint.
+
+    `warm_start`: a previous checkpoint whose projections and matching ID rows start the model
+    (gnn.train.warm_start_from), as in a local incremental retrain.
+    """
     import torch.distributed as dist
 
     from gnn.export import to_heterodata
-    from gnn.train import GnnConfig, model_version, save_checkpoint
+    from gnn.train import GnnConfig, load_checkpoint, model_version, save_checkpoint
 
     dist.init_process_group("gloo")
     try:
@@ -85,7 +91,8 @@ def ddp_train(folder: str, config: dict[str, Any], checkpoint_dir: str) -> dict[
         settings = GnnConfig(**{**config, "threads": config.get("threads") or 1})
         snapshot, text = read_training_files(Path(folder))
         data, ids = to_heterodata(snapshot, text)
-        outcome = _train(data, ids, settings, rank, world)
+        previous = load_checkpoint(Path(warm_start)) if warm_start else None
+        outcome = _train(data, ids, settings, rank, world, previous)
         if rank == 0:
             save_checkpoint(Path(checkpoint_dir), outcome, settings, ids, model_version(outcome.model))
         return {k: v for k, v in outcome.metrics.items() if k != "history"} | {"processes": world}
@@ -99,7 +106,9 @@ def _share(n: int, rank: int, world: int) -> Any:
     return torch.arange(rank, n, world)
 
 
-def _train(data: Any, ids: Any, config: Any, rank: int, world: int) -> Any:
+def _train(
+    data: Any, ids: Any, config: Any, rank: int, world: int, warm: dict[str, Any] | None = None
+) -> Any:
     """gnn.train._train with each step's loss split across the DDP processes (see the module docstring)."""
     import torch
     from torch.nn.parallel import DistributedDataParallel
@@ -118,6 +127,7 @@ def _train(data: Any, ids: Any, config: Any, rank: int, world: int) -> Any:
         split_validation,
         supervision_split,
         trained_users,
+        warm_start_from,
     )
 
     seed_everything(config.seed, config.threads)
@@ -129,6 +139,7 @@ def _train(data: Any, ids: Any, config: Any, rank: int, world: int) -> Any:
     positive = weight > 0
     user_keys = trained_users(data, ids) if config.use_user_id_embedding else []
     model = make_model(config, data, item_keys, concept_keys, user_keys)
+    copied = warm_start_from(model, warm, item_keys, concept_keys, user_keys) if warm else 0
     val_flags = torch.zeros_like(positive)
     val_flags[positive] = split_validation(index[0, positive], config.val_fraction, generator)
     train_pairs = index[:, positive & ~val_flags]
@@ -213,6 +224,7 @@ def _train(data: Any, ids: Any, config: Any, rank: int, world: int) -> Any:
         "train_seconds": time.perf_counter() - started,
         "train_edges": int(train_pairs.shape[1]),
         "val_edges": int(val_pairs.shape[1]),
+        "warm_start_rows": copied,
     }
     return TrainOutcome(model, item_keys, concept_keys, metrics, user_keys)
 
@@ -225,10 +237,14 @@ def fit_vectors_distributed(
     checkpoint_dir: Path | None = None,
     scratch: Path | None = None,
     num_processes: int = 2,
+    warm_start: Path | None = None,
+    progress: bool = False,
 ) -> Any:
     """gnn.fit_vectors with the training on `num_processes` DDP processes (TorchDistributor, local mode).
 
-    Returns a gnn.GnnResult; its checkpoint is gnn's format, so serving and warm starts read it unchanged.
+    Returns a gnn.GnnResult; its checkpoint is gnn's format, so serving and warm starts read it
+    unchanged. `warm_start` (a previous checkpoint) fixes `dim` and `layers` as in gnn.fit_vectors;
+    `progress` is accepted for that signature (TorchDistributor prints its own log).
     """
     import tempfile
     from dataclasses import asdict
@@ -236,18 +252,32 @@ def fit_vectors_distributed(
     from pyspark.ml.torch.distributor import TorchDistributor
 
     import gnn
-    from gnn.train import GnnConfig
+    from gnn.train import GnnConfig, load_checkpoint
 
     config = config or GnnConfig()
+    if warm_start is not None:
+        old = load_checkpoint(Path(warm_start))["config"]
+        config = GnnConfig(**{**asdict(config), "dim": old["dim"], "layers": old["layers"]})
     scratch = Path(scratch or tempfile.mkdtemp(prefix="ikg-ddp-"))
     files = write_training_files(spark, snapshot, text_vectors, scratch / "training")
     target = Path(checkpoint_dir or scratch / "model")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     tick = time.perf_counter()
-    metrics = TorchDistributor(num_processes=num_processes, local_mode=True, use_gpu=False).run(
-        ddp_train, str(files), asdict(config), str(target)
-    )
-    metrics = {**(metrics or {}), "distributed_seconds": time.perf_counter() - tick}
+    threads = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(config.threads or 1)  # per DDP process, inherited by torchrun
+    try:
+        metrics = TorchDistributor(num_processes=num_processes, local_mode=True, use_gpu=False).run(
+            ddp_train, str(files), asdict(config), str(target), str(warm_start) if warm_start else None
+        )
+    finally:
+        if threads is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = threads
+    metrics = {
+        **(metrics or {}),
+        "distributed_seconds": time.perf_counter() - tick,
+        "warm_start": str(warm_start) if warm_start else None,
+    }
     checkpoint = target / "checkpoint.pt"
     vectors = gnn.infer_vectors(checkpoint, snapshot, text_vectors)
     return gnn.GnnResult(gnn.checkpoint_version(checkpoint), vectors, metrics, checkpoint)

@@ -244,7 +244,9 @@ def fit_vectors_distributed(
 
     Returns a gnn.GnnResult; its checkpoint is gnn's format, so serving and warm starts read it
     unchanged. `warm_start` (a previous checkpoint) fixes `dim` and `layers` as in gnn.fit_vectors;
-    `progress` is accepted for that signature (TorchDistributor prints its own log).
+    `progress` is accepted for that signature (TorchDistributor prints its own log). The
+    training files go under `scratch` (default: a new temp folder, left in place since it also
+    holds the checkpoint when `checkpoint_dir` is None).
     """
     import tempfile
     from dataclasses import asdict

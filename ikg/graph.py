@@ -296,9 +296,12 @@ class InterestGraph:
     def rollback(self, version: str, wait: float = 0.0) -> dict[str, Any]:
         """Serve a kept earlier (or later) version again; the graph store is brought to its rows.
 
-        The next refresh builds on the rolled-back version; inbox batches consumed by later
-        versions are not replayed (re-ingest them if they should count).
+        No user data is lost: the events (and items) the serving version took in beyond `version`
+        go back into the inbox, so the next refresh builds on `version` plus them, each event
+        exactly once (`replayed_events` / `replayed_items` in the returned info). Events of
+        forgotten users are not replayed.
         """
+        from ikg.replay import replay_into_inbox
         from ikg.versions import project_state
 
         with refresh_lock(self.workdir.path, wait, what="rollback"):
@@ -311,6 +314,7 @@ class InterestGraph:
                 self.store = self._embedded_at(info["graph"])
             else:
                 project_state(self.store, state)
+            replayed = replay_into_inbox(self.workdir, self.workdir.load_state(current), state)
             info = {
                 **info,
                 "previous": current.get("version"),
@@ -320,7 +324,7 @@ class InterestGraph:
             self.workdir.activate(info)
             self._served = None
             self._prune_graphs()
-        return info
+        return {**info, **replayed}
 
     # ---- serving ------------------------------------------------------------------------
     def _serving(self) -> _Served:

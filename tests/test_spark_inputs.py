@@ -4,7 +4,8 @@ Two refreshes on Spark local[2] (the session fixture of tests/conftest.py) with 
 events ingested on each of two days: the second refresh reads that one batch file and the
 first version's pair state, never the first batch again, and its INTERACTED rows (weights,
 kinds, counts, times, last ratings, review texts) equal kg.weights over all events, the
-local engine's full recompute (weights to 1e-9: the sums run in another order). The first
+local engine's full recompute (weights to 1e-9: the sums run in another order); so does the
+refresh after a rollback to the first version, from its state plus the replayed batch. The first
 refresh trains the GNN with TorchDistributor (the Spark engine's trainer); the second, with
 few new events, infers vectors from that model.
 """
@@ -43,6 +44,24 @@ def _read_log(ig: InterestGraph) -> dict:
     return json.loads((folder / STATE_META).read_text())
 
 
+def _assert_equals_full_recompute(spark, ig: InterestGraph, n_events: int) -> None:
+    """The active version's INTERACTED rows equal kg.weights over all its events (texts via its pair state)."""
+    state = ig.workdir.load_state()
+    expected = aggregate_interactions(state.table("events"), ig.weights)
+    assert len(state.table("events")) == n_events
+    ours = state.table("interactions")
+    pd.testing.assert_frame_equal(
+        ours.drop(columns="weight"), expected.drop(columns=["weight", "text"]), check_dtype=False
+    )
+    np.testing.assert_allclose(ours["weight"], expected["weight"], rtol=1e-9, atol=1e-12)
+    pairs = spark.read.parquet(str(ig.workdir.state_dir(ig.workdir.active()["version"]) / STATE_TABLE))
+    texts = weights_of(pairs, ig.weights).select("user_id", "item_id", "text").toPandas()
+    texts = texts.sort_values(["user_id", "item_id"]).reset_index(drop=True)
+    joined = [t if isinstance(t, str) else None for t in texts["text"]]
+    assert sum(t is not None for t in joined) > 0
+    assert joined == expected["text"].tolist()
+
+
 def test_second_refresh_reads_only_the_new_batch_and_equals_a_full_recompute(spark, tmp_path):
     syn = make_cross_domain(n_users=300, items_per_domain=20, events_per_user=16, seed=5)
     events = syn.events.copy()
@@ -73,18 +92,13 @@ def test_second_refresh_reads_only_the_new_batch_and_equals_a_full_recompute(spa
     state_root = ig.workdir.state_dir(first_version) / STATE_TABLE
     assert read["state_files"] and all(str(state_root) in f for f in read["state_files"])
 
-    state = ig.workdir.load_state()
-    expected = aggregate_interactions(state.table("events"), ig.weights)
-    assert len(state.table("events")) == len(events)
-    ours = state.table("interactions")
-    pd.testing.assert_frame_equal(
-        ours.drop(columns="weight"), expected.drop(columns=["weight", "text"]), check_dtype=False
-    )
-    np.testing.assert_allclose(ours["weight"], expected["weight"], rtol=1e-9, atol=1e-12)
-    pairs = spark.read.parquet(str(ig.workdir.state_dir(ig.workdir.active()["version"]) / STATE_TABLE))
-    texts = weights_of(pairs, ig.weights).select("user_id", "item_id", "text").toPandas()
-    texts = texts.sort_values(["user_id", "item_id"]).reset_index(drop=True)
-    joined = [t if isinstance(t, str) else None for t in texts["text"]]
-    assert sum(t is not None for t in joined) > 0
-    assert joined == expected["text"].tolist()
+    _assert_equals_full_recompute(spark, ig, len(events))
+
+    # a rollback puts what the second version took in back into the inbox as a new batch: the
+    # next refresh builds on the first version's pair state plus that batch, and is exact again
+    ig.rollback(first_version)
+    ig.refresh(progress=False, engine="spark")
+    read = _read_log(ig)["read"]
+    assert read["mode"] == "incremental" and all(str(state_root) in f for f in read["state_files"])
+    _assert_equals_full_recompute(spark, ig, len(events))
     ig.close()

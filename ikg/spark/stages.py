@@ -191,7 +191,7 @@ class SparkStages:
         if events.empty:
             return aggregate_interactions(events, config)
         like = aggregate_interactions(events.iloc[0:0], config)
-        incremental = self._incremental_interactions(config)
+        incremental = self._incremental_interactions(config, len(events))
         if incremental is not None:
             self.interactions_path, out = self._get("interactions", incremental)
             return self._local_order(out, ["user_id", "item_id"], like)
@@ -217,9 +217,7 @@ class SparkStages:
             seeded = event_pairs(
                 sdf.withColumn("gen", F.lit(0).cast("long")).withColumnRenamed("_seq", "row"), config, now
             )
-            self._keep_pairs(
-                merged(seeded), config, now, latest_past, {"mode": "full", "events": len(events)}
-            )
+            self._keep_pairs(merged(seeded), config, now, latest_past, {"mode": "full"}, len(events))
         return self._local_order(out, ["user_id", "item_id"], like)
 
     def _new_events(self) -> Any:
@@ -255,8 +253,13 @@ class SparkStages:
         self.event_files = new.inputFiles()
         return new.join(self._put("known_items", self.known_items), "item_id", "left_semi")
 
-    def _incremental_interactions(self, config: WeightConfig) -> Any:
-        """Interactions from the previous pair state plus the new batches, or None when it must start over."""
+    def _incremental_interactions(self, config: WeightConfig, n_events: int) -> Any:
+        """Interactions from the previous pair state plus the new batches, or None when it must start over.
+
+        It starts over too when the previous version's events plus the new batch rows are not the
+        `n_events` the driver holds: the driver skipped repeated events (a rollback's replay) or a
+        forget removed some, and only a recompute from all events matches that exactly.
+        """
         from pyspark.sql import functions as F
 
         from ikg.spark import increments as inc
@@ -269,6 +272,9 @@ class SparkStages:
         state = self.spark.read.parquet(str(folder / inc.STATE_TABLE))
         read = {"mode": "incremental", "state_files": state.inputFiles(), "event_files": [], "batches": []}
         new = self._new_events()
+        n_new = new.count() if new is not None else 0
+        if meta.get("events") is None or int(meta["events"]) + n_new != n_events:
+            return None
         if new is not None:
             read["event_files"] = self.event_files
             read["batches"] = [
@@ -307,24 +313,36 @@ class SparkStages:
         if new is not None:
             fresh = inc.event_pairs(new, config, ref)
             touched = fresh.select("user_id", "item_id").distinct()
-            if new.count() <= BROADCAST_NEW_EVENTS:
+            if n_new <= BROADCAST_NEW_EVENTS:
                 touched = F.broadcast(touched)
             keys = ["user_id", "item_id"]
             merged = inc.merged(state.join(touched, keys, "left_semi").unionByName(fresh))
             pairs = state.join(touched, keys, "left_anti").unionByName(merged)
-        self._keep_pairs(pairs, config, ref, latest, read)
+        self._keep_pairs(pairs, config, ref, latest, read, n_events)
         assert self.pair_state_path is not None
         return inc.weights_of(self.spark.read.parquet(str(self.pair_state_path)), config)
 
     def _keep_pairs(
-        self, pairs: Any, config: WeightConfig, anchor: float | None, latest: float | None, read: dict
+        self,
+        pairs: Any,
+        config: WeightConfig,
+        anchor: float | None,
+        latest: float | None,
+        read: dict,
+        n_events: int,
     ) -> None:
         """Write this version's pair state to the job's scratch (copied into the version by keep_state)."""
         from ikg.spark.increments import config_key
 
         self.pair_state_path = self.scratch / "out" / "pair_stats"
         pairs.write.mode("overwrite").parquet(str(self.pair_state_path))
-        self.pair_meta = {"anchor": anchor, "latest_past": latest, "config": config_key(config), "read": read}
+        self.pair_meta = {
+            "anchor": anchor,
+            "latest_past": latest,
+            "config": config_key(config),
+            "events": n_events,
+            "read": read,
+        }
 
     def keep_state(self, folder: Path) -> None:
         """Copy the pair state and what this refresh read into the version folder (for the next refresh)."""

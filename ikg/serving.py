@@ -174,8 +174,14 @@ class ServingModel:
         domain: str | None,
         blend: Mapping[str, float] | None,
         out: torch.Tensor | None,
+        rowwise: bool = False,
     ) -> Scores:
-        """`score`, writing the batch x candidates matrix into `out` when given (a reused buffer)."""
+        """`score`, writing the batch x candidates matrix into `out` when given (a reused buffer).
+
+        `rowwise` runs the dense matmul one user row at a time: the same kernel as a one-user call,
+        so each row's scores are bit-identical to scoring that user alone (a batched matmul may
+        round the last bit differently, which can reorder near-ties).
+        """
         weights = dict(blend or self.domain_blends.get(domain or "") or self.blend)
         total_weight = max(sum(weights.values()), 1e-12)
         candidates = self._candidates(domain)
@@ -190,11 +196,14 @@ class ServingModel:
             np.float32
         )
         shape = (len(rows), len(candidates.cols))
-        total = torch.matmul(
-            torch.from_numpy(augmented),
-            torch.from_numpy(candidates.vectors).T,
-            out=out[: shape[0] * shape[1]].view(shape) if out is not None else None,
-        )
+        users_t, items_t = torch.from_numpy(augmented), torch.from_numpy(candidates.vectors).T
+        target = out[: shape[0] * shape[1]].view(shape) if out is not None else None
+        if rowwise and len(rows) > 1:
+            total = target if target is not None else torch.empty(shape, dtype=torch.float32)
+            for b in range(shape[0]):
+                torch.matmul(users_t[b : b + 1], items_t, out=total[b : b + 1])
+        else:
+            total = torch.matmul(users_t, items_t, out=target)
         flat_total = total.view(-1)
         parts: dict[str, WalkScores] = {}
         walks = {
@@ -279,15 +288,18 @@ class ServingModel:
         exclude: Mapping[str, set[str]] | None = None,
         with_reasons: bool = True,
         diversity: float = 0.0,
+        rowwise: bool = False,
     ) -> list[list[Recommendation]]:
         """Top-k per user; `exclude[user]` adds item ids to filter (e.g. fresh dislikes).
+
+        `rowwise=True` gives each user exactly what a one-user call gives (see `_score`).
 
         Scoring, filtering, top-k and every component of the results are whole-batch array
         operations; only the result objects (and the reasons, when asked) are made per item.
         """
         candidates = self._candidates(domain)
         scores = self._score(
-            user_ids, domain, None, out=self._workspace(len(user_ids) * len(candidates.cols))
+            user_ids, domain, None, out=self._workspace(len(user_ids) * len(candidates.cols)), rowwise=rowwise
         )
         rows = scores.rows
         total = scores.total

@@ -247,17 +247,27 @@ class ServingModel:
         dense: dict[str, np.ndarray] = {}
         w_lowpass = weights.get("lowpass", 0.0) / total_weight
         if w_lowpass and self.lowpass is not None and candidates.lowpass_out is not None:
-            dense["lowpass"] = self._lowpass_scores(rows, candidates.lowpass_out)
+            dense["lowpass"] = self._lowpass_scores(rows, candidates.lowpass_out, rowwise)
             total.add_(torch.from_numpy(dense["lowpass"]), alpha=w_lowpass)
         return Scores(total.numpy(), candidates.cols, parts, rows, dense)
 
-    def _lowpass_scores(self, rows: np.ndarray, item_out: np.ndarray) -> np.ndarray:
-        """The low-pass filter over the candidates, scaled to [-1, 1] by each user's maximum."""
+    def _lowpass_scores(self, rows: np.ndarray, item_out: np.ndarray, rowwise: bool = False) -> np.ndarray:
+        """The low-pass filter over the candidates, scaled to [-1, 1] by each user's maximum.
+
+        `rowwise`: one matmul per user row, as in `_score` (bit-identical to a one-user call).
+        """
         assert self.lowpass is not None
         history = self.index.R[np.maximum(rows, 0)]
         user_in = np.asarray(history @ self.lowpass.item_in, dtype=np.float32)
         user_in[rows < 0] = 0.0
-        scores = torch.matmul(torch.from_numpy(user_in), torch.from_numpy(item_out).T).numpy()
+        users_t, items_t = torch.from_numpy(user_in), torch.from_numpy(item_out).T
+        if rowwise and len(rows) > 1:
+            out = torch.empty((len(rows), item_out.shape[0]), dtype=torch.float32)
+            for b in range(len(rows)):
+                torch.matmul(users_t[b : b + 1], items_t, out=out[b : b + 1])
+            scores = out.numpy()
+        else:
+            scores = torch.matmul(users_t, items_t).numpy()
         peak = np.abs(scores).max(axis=1, keepdims=True) if scores.shape[1] else np.ones((len(rows), 1))
         return scores / np.maximum(peak, 1e-12)
 

@@ -20,6 +20,7 @@ from ikg import InterestGraph
 from ikg.server.app import _score_batch, recommend_batched
 from ikg.server.batching import Batcher
 from ikg.workdir import Workdir
+from kg.lowpass import lowpass_from_snapshot
 
 USERS_PER_CALLER = 12
 
@@ -66,6 +67,27 @@ def test_a_batch_scores_every_user_exactly_as_recommend_does_alone(graphs):
             for user in users:
                 alone = ig.recommend(user, k=k, domain=domain, exclude_seen=exclude_seen, diversity=diversity)
                 assert dicts(batch[user]) == dicts(alone), (user, domain, k, exclude_seen, diversity)
+
+
+def test_a_batch_is_exact_with_the_low_pass_component_weighted(graphs):
+    _, ig = graphs
+    model = ig.model()
+    blend = dict(model.blend)
+    model.set_lowpass(lowpass_from_snapshot(ig.store.snapshot(), rank=16))
+    model.blend = {**blend, "lowpass": 0.3}
+    try:
+        users = [*model.index.users[:12], "never-seen"]
+        together = model._score(users, None, None, None, rowwise=True).total
+        for b, user in enumerate(users):
+            assert np.array_equal(together[b], model._score([user], None, None, None).total[0]), user
+        batch = _score_batch((ig, 15, None, True, 0.0), users)
+        for user in users:
+            alone = ig.recommend(user, k=15)
+            assert any(r.components["lowpass"] for r in alone) or user == "never-seen"
+            assert dicts(batch[user]) == dicts(alone), user
+    finally:
+        model.set_lowpass(None)
+        model.blend = blend
 
 
 def test_concurrent_callers_get_their_own_answers_and_share_batches(graphs):

@@ -100,15 +100,19 @@ def over_http(base: str, users: list[str], seconds: float, clients: int) -> tupl
 def _load(make_caller, users: list[str], seconds: float, n: int) -> tuple[int, list[float]]:
     times: list[list[float]] = [[] for _ in range(n)]
     errors: list[str] = []
-    deadline = time.perf_counter() + seconds
-    start_line = threading.Barrier(n)
+    deadline = [0.0]
+
+    def set_deadline() -> None:  # after every caller's warm-up call, so each level runs `seconds`
+        deadline[0] = time.perf_counter() + seconds
+
+    start_line = threading.Barrier(n, action=set_deadline)
 
     def run(slot: int) -> None:
         call = make_caller(slot)
         call(users[slot % len(users)])
         start_line.wait()
         i = slot
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline[0]:
             user = users[i % len(users)]
             t = time.perf_counter()
             try:

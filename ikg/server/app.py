@@ -34,6 +34,7 @@ from ikg.results import Recommendations
 from ikg.server.batching import Batcher
 from ikg.server.metrics import ServerMetrics
 from ikg.server.security import Tokens
+from ikg.server.threads import one_torch_thread
 from ikg.server.versions import NothingToServe, VersionHolder
 from kg.ids import MAX_ID_LENGTH
 
@@ -281,6 +282,7 @@ def create_app(
 
     def answer(request: Request, call: Callable[[InterestGraph], Any], write: bool = False) -> Response:
         """Run `call` on the version this request started on, mapping errors to clear JSON."""
+        one_torch_thread()
         try:
             with holder.use() as served:
                 request.state.ikg_version = served.version

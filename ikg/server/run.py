@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from ikg.graph import InterestGraph
 from ikg.server.app import create_app
 from ikg.server.security import Tokens, check_bind
+from ikg.server.threads import one_torch_thread
 from ikg.server.versions import active_signature
 
 log = logging.getLogger(__name__)
@@ -51,20 +52,8 @@ class ServeSpec:
         )
 
     def app(self) -> FastAPI:
-        one_thread_per_request()
+        one_torch_thread()
         return create_app(self.opener(), self.folder, Tokens.from_env(), poll=self.poll)
-
-
-def one_thread_per_request() -> None:
-    """Let each request's matmuls use one thread: the server runs requests in parallel already.
-
-    Intra-op threads on top of uvicorn's request threads oversubscribe the cores, and the threads
-    of one matmul then wait for each other (on 2 busy cores a 100k-item scoring pass took about
-    4x longer with 2 torch threads than with 1). Scores do not depend on the thread count.
-    """
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def app_from_env() -> FastAPI:

@@ -155,6 +155,22 @@ def _gather(kind: str, pending: list) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _drop_repeats(new_events: pd.DataFrame, old_events: pd.DataFrame) -> pd.DataFrame:
+    """New events without those whose identity the version already holds or an earlier batch repeats.
+
+    Ingest already skips known events; this keeps a refresh exact when the same event reaches the
+    inbox twice anyway (a rollback's replay, two writers staging it at once).
+    """
+    if not len(new_events):
+        return new_events
+    keys = new_events["event_key"].to_numpy(dtype="uint64")
+    held = old_events["event_key"].to_numpy(dtype="uint64") if len(old_events) else np.zeros(0, "uint64")
+    repeat = np.isin(keys, held) | pd.Series(keys).duplicated().to_numpy()
+    if repeat.any():
+        log.info("refresh: %d inbox events already taken in, skipped", int(repeat.sum()))
+    return new_events[~repeat].reset_index(drop=True)
+
+
 def _merge_items(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     if new.empty:
         return old
@@ -347,6 +363,7 @@ def run_refresh(
             if col not in new_events:
                 new_events[col] = None
         new_events["event_key"] = event_keys(new_events)
+        new_events = _drop_repeats(new_events, old_events)
         known = set(items["item_id"])
         unknown = ~new_events["item_id"].isin(known) if len(new_events) else pd.Series(dtype=bool)
         quarantined = int(unknown.sum()) if len(new_events) else 0

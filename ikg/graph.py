@@ -430,7 +430,9 @@ class InterestGraph:
         exclude_seen: bool,
         diversity: float,
         with_reasons: bool = True,
+        rowwise: bool = False,
     ) -> dict[str, Recommendations]:
+        """recommend_batch on `model`; `rowwise` makes each answer bit-identical to `recommend` alone."""
         self._check_domain(domain, model)
         users = list(dict.fromkeys(user_ids))
         self._warn_cold(model, users)
@@ -439,7 +441,10 @@ class InterestGraph:
         for start in range(0, len(users), 256):
             chunk = users[start : start + 256]
             for user, recs in zip(
-                chunk, model.recommend(chunk, k, domain, exclude_seen, dislikes, with_reasons, diversity)
+                chunk,
+                model.recommend(
+                    chunk, k, domain, exclude_seen, dislikes, with_reasons, diversity, rowwise=rowwise
+                ),
             ):
                 for rec in recs:
                     rec.version = model.version

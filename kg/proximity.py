@@ -168,12 +168,21 @@ class ProximityIndex:
         return np.array([self.user_index.get(u, -1) for u in user_ids])
 
     def _starts(self, rows: np.ndarray, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        """Rows of `matrix` for user rows (-1 = unknown user -> an empty row)."""
+        """Rows of `matrix` for user rows (-1 = unknown user -> an empty row).
+
+        Unknown rows are emptied by slicing, not by a diagonal product, so each known row keeps
+        the nonzero order it has when picked alone: a user's walk scores are then bit-identical
+        whether or not the batch holds unknown users.
+        """
         safe = np.where(rows >= 0, rows, 0)
-        picked = matrix[safe]
-        if (rows < 0).any():
-            picked = sp.diags((rows >= 0).astype(np.float32)) @ picked
-        return picked.tocsr()
+        picked = matrix[safe].tocsr()
+        known = rows >= 0
+        if not known.all():
+            lengths = np.diff(picked.indptr)
+            keep = np.repeat(known, lengths)
+            indptr = np.concatenate([[0], np.cumsum(np.where(known, lengths, 0))]).astype(picked.indptr.dtype)
+            picked = sp.csr_matrix((picked.data[keep], picked.indices[keep], indptr), shape=picked.shape)
+        return picked
 
     def collaborative(self, rows: np.ndarray) -> sp.csr_matrix:
         """RP3beta scores (batch x items, sparse) for user row indices (-1 = unknown user)."""

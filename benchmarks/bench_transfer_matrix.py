@@ -7,8 +7,9 @@ target-domain history); every candidate component scores all target-domain items
 training matrix only: target popularity (log users), item-kNN (asymmetric cosine + shrink),
 RP3beta, the cross-domain ridge map over overlap users (dual form, `fit_ridge_map`), a
 CGSP-style graph filter (normalised co-occurrence through overlap users, smoothed with the
-target item-item graph), and optionally EASE over the 6,000 most popular items. Each is tuned on
-the validation users; blends of their per-user max-scaled scores are chosen on validation too.
+target item-item graph), the low-pass filter of `kg.lowpass` (ranks 32-256), and optionally
+EASE over the 6,000 most popular items. Each is tuned on the validation users; blends of their
+per-user max-scaled scores are chosen on validation too.
 Prints validation and test NDCG@20 / Recall@20, the ablation, and paired bootstrap CIs on test.
 """
 
@@ -30,6 +31,7 @@ from ikg.eval.baselines.matrix import InteractionMatrix
 from ikg.eval.baselines.ridge_map import _scaled, fit_ridge_map
 from ikg.eval.metrics import paired_bootstrap
 from ikg.eval.protocols import make_split
+from kg.lowpass import RANKS, fit_lowpass, truncate
 
 K = 20
 GROUPS = ("valid", "test")
@@ -169,9 +171,18 @@ def main() -> None:
 
         family("ease", [(f"ease lambda={lam}", ease(lam)) for lam in (200.0, 1000.0)])
 
+    lowpass = fit_lowpass(X, list(m.item_ids), max(RANKS), seed=args.seed)
+
+    def lowpass_scores(rank):
+        f = truncate(lowpass, rank)
+        return {g: np.asarray(H[g] @ f.item_in) @ f.item_out[T].T for g in GROUPS}
+
+    family("lowpass", [(f"lowpass rank={r}", lowpass_scores(r)) for r in RANKS])
+
     names = list(chosen)
     scaled = {n: {g: unit_max(np.asarray(chosen[n][1][g], np.float64)) for g in GROUPS} for n in names}
     grid = {n: ((0.0, 0.05, 0.1, 0.2) if n == "popularity" else (0.0, 0.5, 1.0)) for n in names}
+    grid["lowpass"] = (0.0, 0.5, 1.0, 2.0)
 
     def blended(w, g):
         return sum(w[n] * scaled[n][g] for n in names if w[n])

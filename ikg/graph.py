@@ -97,6 +97,7 @@ class _Served:
                         state.meta.get("blend"),
                         state.meta.get("walk"),
                         state.meta.get("blend_by_domain"),
+                        state.meta.get("lowpass_rank"),
                     )
         return self._model
 

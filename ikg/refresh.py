@@ -38,6 +38,7 @@ from ikg.workdir import Workdir
 from kg import builder
 from kg.faults import crash_point
 from kg.ingest import event_keys, write_quarantine
+from kg.lowpass import lowpass_from_snapshot, to_arrays
 from kg.row_snapshot import rows_from_snapshot, snapshot_from_rows
 from kg.store import GraphStore
 from kg.transitions import learn_transitions
@@ -298,6 +299,7 @@ def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events
     return {
         "blend": state.meta["blend"],
         "walk": state.meta.get("walk"),
+        "lowpass_rank": state.meta.get("lowpass_rank"),
         "blend_by_domain": state.meta.get("blend_by_domain") or {},
         "events": tuned_events,
         "chosen": f"kept from version {state.version} ({n_events - tuned_events} new events since it was "
@@ -505,6 +507,8 @@ def run_refresh(
             for label, (keys, matrix) in result.vectors.items():
                 arrays[f"gnn_{label}"] = matrix
                 arrays[f"gnn_{label}_keys"] = np.array(keys, dtype=str)
+    with timer.step("lowpass"):
+        arrays.update(to_arrays(lowpass_from_snapshot(snapshot)))
     with timer.step("tune_blend"):
         tuning = (
             _tuning(snapshot, arrays, state, full, len(events))
@@ -539,6 +543,7 @@ def run_refresh(
         "timings": timer.timings,
         "blend": tuning["blend"],
         "walk": tuning.get("walk"),
+        "lowpass_rank": tuning.get("lowpass_rank"),
         "blend_by_domain": tuning.get("blend_by_domain") or {},
         "blend_tuning": {k: v for k, v in tuning.items() if k not in ("blend", "walk", "blend_by_domain")},
     }

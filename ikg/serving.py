@@ -2,13 +2,16 @@
 
 Score of item i for user u over the candidate items of a request:
 
-    score(u, i) = sum_k w_k * c_k(u, i) / sum_k w_k,   k in {collaborative, concepts, gnn, popularity, transitions}
+    score(u, i) = sum_k w_k * c_k(u, i) / sum_k w_k,
+    k in {collaborative, concepts, gnn, popularity, transitions, lowpass}
 
 collaborative = RP3beta walk, concepts = concept walk and transitions = the learned-bridge walk
 user -> item of another domain -> concept -LEADS_TO-> concept -> item (all `kg.proximity`, each scaled
 to [0, 1] by its per-user maximum), gnn = cosine of the GNN user and item vectors (in
 [-1, 1]: an item pointing away from the user's vector is pushed down), popularity = log
-engagement scaled by the candidates' maximum. The readable 0-1 `similarity` ("88% match")
+engagement scaled by the candidates' maximum, lowpass = the ideal low-pass graph filter of
+`kg.lowpass` (the user's history through the strongest spectral components of the whole
+user-item graph, scaled by its per-user maximum). The readable 0-1 `similarity` ("88% match")
 is the cosine of the user's and the item's GNN vectors (clipped at 0), or the clipped score
 when there are no vectors. The weights start from `DEFAULT_BLEND` (the collaborative walk leads: DESIGN.md's evaluation
 found the collaborative signal carries most of a migration); every refresh re-chooses the
@@ -36,6 +39,7 @@ import torch
 
 from ikg.inputs import cold_start_reason
 from ikg.results import Recommendation
+from kg.lowpass import LowPass, from_arrays, truncate
 from kg.proximity import ProximityIndex, build_index
 from kg.store import GraphSnapshot
 
@@ -45,6 +49,7 @@ DEFAULT_BLEND: dict[str, float] = {
     "gnn": 0.25,
     "popularity": 0.1,
     "transitions": 0.0,
+    "lowpass": 0.0,
 }
 COMPONENTS = tuple(DEFAULT_BLEND)
 OPTIONAL_WALKS = ("transitions",)
@@ -68,12 +73,16 @@ class WalkScores:
 
 @dataclass
 class Scores:
-    """Blended scores (batch x candidates), the candidates' item columns, the scaled walks, user rows."""
+    """Blended scores (batch x candidates), the candidates' item columns, the scaled walks, user rows.
+
+    `dense` holds the scaled dense components (batch x candidates) that were weighted.
+    """
 
     total: np.ndarray
     cols: np.ndarray
     parts: dict[str, WalkScores]
     rows: np.ndarray
+    dense: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +92,7 @@ class _Candidates:
     cols: np.ndarray
     position: np.ndarray
     vectors: np.ndarray
+    lowpass_out: np.ndarray | None = None
 
 
 @dataclass
@@ -98,6 +108,8 @@ class ServingModel:
     blend: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BLEND))
     domain_blends: dict[str, dict[str, float]] = field(default_factory=dict)
     """Blends tuned for one target domain (`ikg.tuning`), used when recommending into it."""
+    lowpass: LowPass | None = None
+    """The low-pass filter's item factors, truncated to the tuned rank (None: component scores 0)."""
     _domains: dict[str | None, _Candidates] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
@@ -110,8 +122,12 @@ class ServingModel:
         blend: Mapping[str, float] | None = None,
         walk: Mapping[str, float] | None = None,
         domain_blends: Mapping[str, Mapping[str, float]] | None = None,
+        lowpass_rank: int | None = None,
     ) -> ServingModel:
-        """Build from a snapshot; `walk` gives the RP3beta alpha and beta (defaults of build_index)."""
+        """Build from a snapshot; `walk` gives the RP3beta alpha and beta (defaults of build_index).
+
+        `lowpass_rank` keeps the first components of the stored low-pass factors (all when None).
+        """
         index = build_index(snapshot, **dict(walk or {}))
         items = snapshot.nodes.get("Item", pd.DataFrame(columns=["key", "title"]))
         concepts = snapshot.nodes.get("Concept", pd.DataFrame(columns=["key", "name"]))
@@ -125,7 +141,13 @@ class ServingModel:
         )
         model.user_vectors = _aligned(arrays, "User", index.users)
         model.item_vectors = _aligned(arrays, "Item", index.items)
+        model.lowpass = truncate(from_arrays(arrays, index.items), lowpass_rank)
         return model
+
+    def set_lowpass(self, lowpass: LowPass | None) -> None:
+        """Serve with other low-pass factors (e.g. another rank); candidate caches are rebuilt."""
+        self.lowpass = lowpass
+        self._domains.clear()
 
     @cached_property
     def _seen_matrix(self) -> sp.csr_matrix:
@@ -213,7 +235,22 @@ class ServingModel:
                 flat_total.index_add_(
                     0, torch.from_numpy(flat), torch.from_numpy(parts[name].values), alpha=w
                 )
-        return Scores(total.numpy(), candidates.cols, parts, rows)
+        dense: dict[str, np.ndarray] = {}
+        w_lowpass = weights.get("lowpass", 0.0) / total_weight
+        if w_lowpass and self.lowpass is not None and candidates.lowpass_out is not None:
+            dense["lowpass"] = self._lowpass_scores(rows, candidates.lowpass_out)
+            total.add_(torch.from_numpy(dense["lowpass"]), alpha=w_lowpass)
+        return Scores(total.numpy(), candidates.cols, parts, rows, dense)
+
+    def _lowpass_scores(self, rows: np.ndarray, item_out: np.ndarray) -> np.ndarray:
+        """The low-pass filter over the candidates, scaled to [-1, 1] by each user's maximum."""
+        assert self.lowpass is not None
+        history = self.index.R[np.maximum(rows, 0)]
+        user_in = np.asarray(history @ self.lowpass.item_in, dtype=np.float32)
+        user_in[rows < 0] = 0.0
+        scores = torch.matmul(torch.from_numpy(user_in), torch.from_numpy(item_out).T).numpy()
+        peak = np.abs(scores).max(axis=1, keepdims=True) if scores.shape[1] else np.ones((len(rows), 1))
+        return scores / np.maximum(peak, 1e-12)
 
     def _candidates(self, domain: str | None) -> _Candidates:
         """Candidate item vectors with the scaled popularity appended as one more dimension.
@@ -232,7 +269,10 @@ class ServingModel:
                 else np.zeros((len(cols), 0), np.float32)
             )
             self._domains[domain] = _Candidates(
-                cols, position, np.ascontiguousarray(np.hstack([vectors, pop[:, None]]).astype(np.float32))
+                cols,
+                position,
+                np.ascontiguousarray(np.hstack([vectors, pop[:, None]]).astype(np.float32)),
+                np.ascontiguousarray(self.lowpass.item_out[cols]) if self.lowpass is not None else None,
             )
         return self._domains[domain]
 
@@ -373,6 +413,12 @@ class ServingModel:
         for name, values in zip(scores.parts, walk_values):
             table[name] = np.zeros(top.shape, dtype=np.float32)
             table[name][valid] = values
+        for name in ("lowpass",):
+            table[name] = (
+                np.where(valid, np.take_along_axis(scores.dense[name], top, axis=1), 0.0)
+                if name in scores.dense
+                else np.zeros(top.shape, dtype=np.float32)
+            )
         pop_max = max(float(self.index.popularity[scores.cols].max(initial=0.0)), 1e-12)
         table["popularity"] = self.index.popularity[item_cols] / pop_max
         if self.user_vectors is not None and self.item_vectors is not None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ikg.serving import DEFAULT_BLEND, ServingModel
 from kg import builder
+from kg.lowpass import RANKS, lowpass_from_snapshot, to_arrays, truncate
 from kg.store import GraphSnapshot
 from kg.transitions import learn_transitions
 
@@ -27,6 +28,7 @@ GRID = {
     "concepts": (0.0, 0.15, 0.35, 0.7, 1.5),
     "popularity": (0.0, 0.05, 0.1, 0.3),
     "transitions": (0.0, 0.35, 1.0),
+    "lowpass": (0.0, 0.5, 1.0, 2.0, 4.0),
 }
 WALK_GRID: tuple[dict[str, float], ...] = (
     {"alpha": 0.5, "beta": 0.0},
@@ -39,7 +41,7 @@ WALK_GRID: tuple[dict[str, float], ...] = (
 
 The default is what the tuned RP3beta baseline chose for cold start on Food-Kitchen; the walk
 alone then matches that baseline there (validation NDCG@20 0.049 vs 0.049)."""
-NAMES = ("collaborative", "concepts", "gnn", "popularity", "transitions")
+NAMES = ("collaborative", "concepts", "gnn", "popularity", "transitions", "lowpass")
 
 
 MIN_BRIDGING_USERS = 50
@@ -102,14 +104,14 @@ def _ndcg(ranked: np.ndarray, relevant: set[int], k: int) -> float:
 
 
 def _components(
-    model: ServingModel, hidden: pd.DataFrame
+    model: ServingModel, hidden: pd.DataFrame, names: tuple[str, ...] = NAMES
 ) -> list[tuple[str, dict[str, np.ndarray], list[set[int]], np.ndarray]]:
     """Per target domain: each component's scores for the hidden users, their targets, their seen mask."""
     out = []
     for domain, rows in hidden.groupby("domain"):
         users = sorted(rows["src"].unique())
         scores = {
-            name: model.score(users, domain, {n: float(n == name) for n in NAMES}).total for name in NAMES
+            name: model.score(users, domain, {n: float(n == name) for n in NAMES}).total for name in names
         }
         cols = np.flatnonzero(model.index.domain_mask(domain))
         inverse = np.full(len(model.index.items), -1)
@@ -131,7 +133,7 @@ def _per_user(parts, blend: Mapping[str, float], k: int) -> dict[str, list[float
     total_weight = sum(blend.values())
     out: dict[str, list[float]] = {}
     for domain, scores, relevant, mask in parts:
-        total = sum(blend[n] / total_weight * scores[n] for n in NAMES if blend.get(n))
+        total = sum(blend[n] / total_weight * scores[n] for n in scores if blend.get(n))
         total = np.where(mask, -np.inf, total)
         kk = min(k, total.shape[1])
         part = np.argpartition(-total, kk - 1, axis=1)[:, :kk]
@@ -166,19 +168,27 @@ def tune_blend(
             "chosen": "default (no validation users)",
         }
     reduced = _without(snapshot, kept)
+    lowpass = lowpass_from_snapshot(reduced)
+    arrays = {k: v for k, v in arrays.items() if not k.startswith("lowpass_")} | to_arrays(lowpass)
+    rank: int | None = None
+    rank_scores: dict[str, float] = {}
     table = []
     baseline = None
     best = (dict(WALK_GRID[0]), dict(DEFAULT_BLEND), -1.0)
     for walk in WALK_GRID:
-        parts = _components(ServingModel.build(reduced, None, arrays, walk=walk), hidden)
-        for concepts, popularity, transitions in itertools.product(
-            GRID["concepts"], GRID["popularity"], GRID["transitions"]
+        model = ServingModel.build(reduced, None, arrays, walk=walk, lowpass_rank=rank)
+        if walk == WALK_GRID[0]:
+            rank, rank_scores = _lowpass_rank(model, hidden, k)
+        parts = _components(model, hidden)
+        for concepts, popularity, transitions, low in itertools.product(
+            GRID["concepts"], GRID["popularity"], GRID["transitions"], GRID["lowpass"] if lowpass else (0.0,)
         ):
             blend = {
                 **DEFAULT_BLEND,
                 "concepts": concepts,
                 "popularity": popularity,
                 "transitions": transitions,
+                "lowpass": low,
             }
             users = _per_user(parts, blend, k)
             score = float(np.mean([v for vs in users.values() for v in vs]))
@@ -202,6 +212,8 @@ def tune_blend(
     return {
         "blend": blend,
         "walk": walk,
+        "lowpass_rank": rank,
+        "lowpass_ranks": rank_scores,
         "blend_by_domain": {d: e["blend"] for d, e in by_domain.items() if e["chosen"]},
         "by_domain": by_domain,
         "table": table,
@@ -210,6 +222,24 @@ def tune_blend(
         f"chosen_ndcg@{k}": round(score, 5),
         "chosen": chosen,
     }
+
+
+def _lowpass_rank(model: ServingModel, hidden: pd.DataFrame, k: int) -> tuple[int | None, dict[str, float]]:
+    """The rank of the low-pass filter that ranks the hidden items best on its own, and each rank's NDCG@k.
+
+    The strongest components come first, so every rank is a prefix of the one fit; `model` is
+    left serving the chosen rank.
+    """
+    full = model.lowpass
+    if full is None:
+        return None, {}
+    scores = {}
+    for rank in (r for r in RANKS if r <= full.rank):
+        model.set_lowpass(truncate(full, rank))
+        scores[str(rank)] = round(_evaluate(_components(model, hidden, ("lowpass",)), {"lowpass": 1.0}, k), 5)
+    best = max(scores, key=lambda r: scores[r]) if scores else str(full.rank)
+    model.set_lowpass(truncate(full, int(best)))
+    return int(best), scores
 
 
 def _domain_blends(

@@ -9,6 +9,7 @@ from ikg.eval.baselines import (
     EASE,
     ItemKNN,
     LightGCNRecommender,
+    LowPassFilter,
     Popularity,
     RidgeMap,
     RP3beta,
@@ -186,3 +187,11 @@ def test_ridge_map_carries_a_cold_user_into_the_target_domain():
     rec.fit(TRAIN, ITEMS)
     scores = rec.score(["u4"], ["c", "d"])  # u4 bought apple 'a' only; buyers of 'a' bought 'c'
     assert scores[0, 0] > scores[0, 1] and scores[0, 1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_lowpass_filter_carries_a_cold_user_to_the_items_of_their_taste_group():
+    rec = LowPassFilter(rank=2)
+    rec.fit(TRAIN, ITEMS)
+    scores = rec.score(["u4"], ["c", "d"])  # u4 bought apple 'a'; buyers of 'a' bought 'c', not 'd'
+    assert scores[0, 0] > scores[0, 1]
+    assert rec.score(["nobody"], ["c", "d"]) == pytest.approx(np.zeros((1, 2)))

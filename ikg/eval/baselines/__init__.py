@@ -7,14 +7,16 @@ from ikg.eval.base import Method
 from ikg.eval.baselines.ease import EASE, ease_weights
 from ikg.eval.baselines.itemknn import ItemKNN, asymmetric_cosine
 from ikg.eval.baselines.lightgcn import LightGCNRecommender
+from ikg.eval.baselines.lowpass import LowPassFilter
 from ikg.eval.baselines.popularity import Popularity
 from ikg.eval.baselines.ridge_map import RidgeMap, fit_ridge_map
 from ikg.eval.baselines.rp3beta import RP3beta, rp3beta_scores, rp3beta_similarity
 from ikg.eval.baselines.text import TextSimilarity
 
 BASELINES = ("popularity", "item-knn", "rp3beta", "lightgcn", "text")
-EXTRA_BASELINES = ("ease", "ridge-map")
-"""Selectable with --methods: each solves a dense system (items or overlap users), minutes on real data."""
+EXTRA_BASELINES = ("ease", "ridge-map", "lowpass")
+"""Selectable with --methods: each solves a dense system (items or overlap users) or a truncated SVD,
+minutes on real data."""
 
 
 def default_methods(
@@ -65,6 +67,7 @@ def default_methods(
         ),
         "ease": Method("ease", EASE, [{"lam": lam, "max_items": 6000} for lam in (50.0, 200.0, 1000.0)]),
         "ridge-map": Method("ridge-map", RidgeMap, [{"lam": lam} for lam in (10.0, 50.0, 200.0)]),
+        "lowpass": Method("lowpass", LowPassFilter, [{"rank": r, "seed": seed} for r in (32, 64, 128, 256)]),
     }
     unknown = set(names) - set(grids)
     if unknown:
@@ -78,6 +81,7 @@ __all__ = [
     "EXTRA_BASELINES",
     "ItemKNN",
     "LightGCNRecommender",
+    "LowPassFilter",
     "Popularity",
     "RP3beta",
     "RidgeMap",

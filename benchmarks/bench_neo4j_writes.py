@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -96,6 +97,30 @@ def old_path_child(edges: int) -> None:
     print(json.dumps({"seconds": seconds}))
 
 
+def bulk_import(n_users: int, n_items: int, rows: list[dict]) -> dict[str, tuple[int, float]]:
+    """CSV files + `neo4j-admin database import full` into a new server home (JVM start included)."""
+    import tempfile
+
+    from ikg.neo4j_import import run_import, write_import_files
+    from ikg.workdir import State
+    from kg.schema import EDGE_TYPES, NODE_TYPES
+
+    tables = {f"rows_{name}": pd.DataFrame() for name in (*NODE_TYPES, *EDGE_TYPES)}
+    tables["rows_User"] = pd.DataFrame({"id": [f"u{u}" for u in range(n_users)]})
+    tables["rows_Item"] = pd.DataFrame({"id": [f"i{i}" for i in range(n_items)], "domain": "books"})
+    tables["rows_INTERACTED"] = pd.DataFrame(rows)
+    state = State("bench", tables, {}, {}, {})
+    folder = Path(tempfile.mkdtemp(prefix="ikg-bench-import-"))
+    holder: dict = {}
+    written = timed(lambda: holder.update(files=write_import_files(state, folder / "csv")))
+    imported = timed(lambda: run_import(holder["files"], folder / "home", finish_after=False))
+    shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "bulk: CSV files written": (len(rows), written),
+        "bulk: neo4j-admin import (JVM incl.)": (len(rows), imported),
+    }
+
+
 def rust_codec() -> bool:
     from neo4j._codec.packstream import v1
 
@@ -109,6 +134,9 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=100_000)
     parser.add_argument("--changed", type=int, default=20_000)
     parser.add_argument("--sample", type=int, default=2_000)
+    parser.add_argument(
+        "--bulk", action="store_true", help="also time the neo4j-admin bulk import of the same edges"
+    )
     parser.add_argument("--old-path-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.old_path_child:
@@ -172,6 +200,8 @@ def main() -> None:
         figures["row-by-row MERGE"] = (len(sample), timed(row_by_row))
         store.clear()
 
+    if args.bulk:
+        figures.update(bulk_import(n_users, n_items, rows))
     reference = figures["old path, pure-Python codec (before)"]
     base_rate = reference[0] / reference[1]
     print(

@@ -268,6 +268,7 @@ def run_import(
     home: str | os.PathLike[str],
     overwrite: bool = False,
     echo: Callable[[str], None] | None = None,
+    finish_after: bool = True,
 ) -> dict[str, Any]:
     """Run neo4j-admin's full import of `files` into the `neo4j` database of a stopped server home,
     then start it once on a free port to `finish` (schema, indexes, empty lists) and stop it."""
@@ -331,7 +332,7 @@ def run_import(
     if code != 0:
         tail = "\n".join(lines[-15:])
         raise ImportRefusedError(f"neo4j-admin import failed (exit {code}); log {log_path}:\n{tail}")
-    finished = finish_local(home, files.folder)
+    finished = finish_local(home, files.folder) if finish_after else {}
     return {
         "home": str(home),
         "database": _DATABASE,

@@ -462,6 +462,16 @@ def display_name(key: str, surface: str) -> str:
     return " ".join(surface.split())
 
 
+def key_text(key: str) -> str:
+    """The text a concept is embedded as: its alias target's name, else the key's words.
+
+    Keys hold the lemma ("board-game" for "board games"), so "movies" and "movie" get one vector
+    and the plural a label was written in ("Thrillers") does not move it; the name shown to people
+    stays the surface form.
+    """
+    return ALIAS_NAMES.get(key) or key.replace("-", " ")
+
+
 def singular_of(word: str, lemma: str) -> str:
     """The lemma of a plural head noun when it is a plausible English singular of it, else the word.
 

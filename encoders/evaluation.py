@@ -1,7 +1,9 @@
 """Precision / recall of extracted concepts against hand-written expectations.
 
 A predicted concept matches an expected one when their canonical keys are equal or the
-cosine of their MiniLM name vectors is >= MATCH_SIM (0.75). 0.75 accepts paraphrases and
+cosine of their MiniLM vectors is >= MATCH_SIM (0.75). Concepts are compared in their lemma
+form (`encoders.canonical.key_text`: "soldier" for "soldiers"), as they are embedded and
+resolved; the surface name a person reads ("soldiers") plays no part in matching. 0.75 accepts paraphrases and
 near-synonyms ("kitchen knife" / "chef's knife" 0.8, "war film" / "war movie") and rejects
 merely related concepts ("jazz" / "blues", "skillet" / "wok", about 0.5-0.65). Each expected
 concept can be matched by at most one prediction (greedy, best similarity first).
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from encoders.canonical import key_text
 from encoders.text_encoder import get_text_encoder
 from encoders.types import ItemText
 
@@ -55,8 +58,8 @@ def match_count(
     if not predicted or not expected:
         return 0
     enc = get_text_encoder()
-    pv = enc.encode([n for _, n in predicted])
-    ev = enc.encode([n for _, n in expected])
+    pv = enc.encode([key_text(k) if k else n for k, n in predicted])
+    ev = enc.encode([key_text(k) if k else n for k, n in expected])
     s = pv @ ev.T
     for i, (pk, _) in enumerate(predicted):
         for j, (ek, _) in enumerate(expected):

@@ -4,8 +4,9 @@ Per batch of items (batch_size, default 256): one nlp.pipe call (ner disabled un
 use_entities) and one MiniLM pass over the item texts. That same pass yields the vectors of
 the candidate phrases found in the text (mean of their contextual word-piece vectors, see
 TextEncoder.encode_with_spans), so extraction costs about one encode of the texts plus the
-parse. Category and tag labels are encoded on their own, once, through a phrase -> vector
-cache (they recur across items). Measured: benchmarks/bench_extraction.py.
+parse. Category and tag labels are encoded on their own, once, in their lemma form
+(`encoders.canonical.key_text`: "thriller" for "Thrillers"; the name keeps the surface form),
+through a phrase -> vector cache (they recur across items). Measured: benchmarks/bench_extraction.py.
 
 Texts are cleaned first (encoders.textclean: HTML stripped, truncated to 2,000 characters,
 non-English texts give no phrase candidates, only their categories and tags).
@@ -26,7 +27,7 @@ from encoders.candidates import (
     phrase_from_tokens,
     split_label,
 )
-from encoders.canonical import canonical_key
+from encoders.canonical import canonical_key, key_text
 from encoders.nlp import load_spacy
 from encoders.ranking import calibrated_sims, mark_nested_variants, mmr, relevance, to_weight
 from encoders.text_encoder import get_text_encoder
@@ -161,7 +162,7 @@ class LocalExtractor:
         doc_texts = [
             t
             if t and looks_english(t)
-            else ", ".join(c.name for c in sorted(m.values(), key=lambda c: c.key))
+            else ", ".join(key_text(c.key) for c in sorted(m.values(), key=lambda c: c.key))
             for t, m in zip(texts, merged)
         ]
         return self._rank(doc_texts, merged, self.max_concepts, self.min_relevance)
@@ -224,7 +225,7 @@ class LocalExtractor:
         encoder = get_text_encoder()
         if self.phrase_vectors == "standalone":
             doc_vecs = encoder.encode(texts)
-            flat = self._vectors([c.name for cs in ordered for c in cs])
+            flat = self._vectors([key_text(c.key) for cs in ordered for c in cs])
             out, offset = [], 0
             for cs in ordered:
                 out.append(flat[offset : offset + len(cs)])
@@ -244,14 +245,14 @@ class LocalExtractor:
                 if norm > 0:
                     vecs[j] = v / norm
                 else:
-                    missing.append(c.name)
+                    missing.append(key_text(c.key))
             out.append(vecs)
         if missing:
             self._vectors(missing)
             for cs, vecs in zip(ordered, out):
                 for j, c in enumerate(cs):
                     if not vecs[j].any():
-                        vecs[j] = self._phrase_vecs[c.name.lower()]
+                        vecs[j] = self._phrase_vecs[key_text(c.key).lower()]
         return doc_vecs, out
 
     def _rank(

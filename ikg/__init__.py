@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ikg.graph import InterestGraph, UnknownItemError
-    from ikg.inputs import NotRefreshedError, UnknownUserError
+    from ikg.inputs import ForgottenUserError, NotRefreshedError, UnknownUserError
     from ikg.results import (
         Bridge,
         Explanation,
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "InterestGraph": "ikg.graph",
     "UnknownItemError": "ikg.graph",
+    "ForgottenUserError": "ikg.inputs",
     "NotRefreshedError": "ikg.inputs",
     "UnknownUserError": "ikg.inputs",
     **{
@@ -50,6 +51,7 @@ _WHERE = {
 __all__ = [
     "Bridge",
     "Explanation",
+    "ForgottenUserError",
     "Interest",
     "InterestGraph",
     "Migration",

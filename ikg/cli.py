@@ -327,11 +327,16 @@ def profile(ctx: click.Context, user_id: str) -> None:
 @click.argument("user_id")
 @click.argument("item_id")
 @click.argument("kind", type=click.Choice(["like", "dislike", "click", "view", "purchase", "share", "cart"]))
+@click.option(
+    "--allow-forgotten",
+    is_flag=True,
+    help="accept feedback of a user removed by `ikg forget` (they returned)",
+)
 @click.pass_context
-def feedback(ctx: click.Context, user_id: str, item_id: str, kind: str) -> None:
+def feedback(ctx: click.Context, user_id: str, item_id: str, kind: str, allow_forgotten: bool) -> None:
     """Record feedback; a dislike filters the item at once, learning happens on refresh."""
     with _open(ctx) as ig:
-        _emit(ctx, ig.feedback(user_id, item_id, kind))
+        _emit(ctx, ig.feedback(user_id, item_id, kind, allow_forgotten=allow_forgotten))
 
 
 @main.command()

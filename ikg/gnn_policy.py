@@ -79,8 +79,11 @@ def gnn_step(
     n_items: int,
     fraction: float = GNN_RETRAIN_FRACTION,
     progress: bool = True,
+    fit: Any = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Retrain (warm-started) or infer with the previous checkpoint; (gnn.GnnResult, report info).
+
+    `fit` trains in place of gnn.fit_vectors (same arguments): the Spark engine's TorchDistributor.
 
     The checkpoint used is saved under checkpoint_dir either way (a link or copy of the previous
     one when only inferring), so the new version owns the model that made its vectors.
@@ -97,7 +100,7 @@ def gnn_step(
         full, has_model, previous_info.get("trained_on"), n_events, n_items, forgotten, fraction
     )
     if decision.retrain:
-        result = gnn.fit_vectors(
+        result = (fit or gnn.fit_vectors)(
             snapshot,
             text_vectors,
             config or gnn.GnnConfig(),

@@ -28,6 +28,7 @@ from ikg.bridges import learned_bridges
 from ikg.explain import explain_paths
 from ikg.gnn_policy import GNN_RETRAIN_FRACTION
 from ikg.inputs import (
+    ForgottenUserError,
     NotRefreshedError,
     diversity_arg,
     item_id_arg,
@@ -296,9 +297,12 @@ class InterestGraph:
     def rollback(self, version: str, wait: float = 0.0) -> dict[str, Any]:
         """Serve a kept earlier (or later) version again; the graph store is brought to its rows.
 
-        The next refresh builds on the rolled-back version; inbox batches consumed by later
-        versions are not replayed (re-ingest them if they should count).
+        No user data is lost: the events (and items) the serving version took in beyond `version`
+        go back into the inbox, so the next refresh builds on `version` plus them, each event
+        exactly once (`replayed_events` / `replayed_items` in the returned info). Events of
+        forgotten users are not replayed.
         """
+        from ikg.replay import replay_into_inbox
         from ikg.versions import project_state
 
         with refresh_lock(self.workdir.path, wait, what="rollback"):
@@ -311,6 +315,7 @@ class InterestGraph:
                 self.store = self._embedded_at(info["graph"])
             else:
                 project_state(self.store, state)
+            replayed = replay_into_inbox(self.workdir, self.workdir.load_state(current), state)
             info = {
                 **info,
                 "previous": current.get("version"),
@@ -320,7 +325,7 @@ class InterestGraph:
             self.workdir.activate(info)
             self._served = None
             self._prune_graphs()
-        return info
+        return {**info, **replayed}
 
     # ---- serving ------------------------------------------------------------------------
     def _serving(self) -> _Served:
@@ -425,7 +430,9 @@ class InterestGraph:
         exclude_seen: bool,
         diversity: float,
         with_reasons: bool = True,
+        rowwise: bool = False,
     ) -> dict[str, Recommendations]:
+        """recommend_batch on `model`; `rowwise` makes each answer bit-identical to `recommend` alone."""
         self._check_domain(domain, model)
         users = list(dict.fromkeys(user_ids))
         self._warn_cold(model, users)
@@ -434,7 +441,10 @@ class InterestGraph:
         for start in range(0, len(users), 256):
             chunk = users[start : start + 256]
             for user, recs in zip(
-                chunk, model.recommend(chunk, k, domain, exclude_seen, dislikes, with_reasons, diversity)
+                chunk,
+                model.recommend(
+                    chunk, k, domain, exclude_seen, dislikes, with_reasons, diversity, rowwise=rowwise
+                ),
             ):
                 for rec in recs:
                     rec.version = model.version
@@ -594,12 +604,24 @@ class InterestGraph:
 
     # ---- feedback and deletion ----------------------------------------------------------
     def feedback(
-        self, user_id: str | int, item_id: str | int, kind: str, ts: float | None = None
+        self,
+        user_id: str | int,
+        item_id: str | int,
+        kind: str,
+        ts: float | None = None,
+        *,
+        allow_forgotten: bool = False,
     ) -> dict[str, Any]:
-        """Record feedback as an event. A dislike filters the item at once; learning happens on refresh."""
+        """Record feedback as an event. A dislike filters the item at once; learning happens on refresh.
+
+        Feedback of a user removed by `forget_user` is refused (ForgottenUserError, nothing stored),
+        as ingest quarantines their events, unless `allow_forgotten=True` (the user returned).
+        """
         if kind not in FEEDBACK_KINDS:
             raise ValueError(f"unknown feedback kind {kind!r}; use one of {list(FEEDBACK_KINDS)}")
         user_id, item_id = user_id_arg(user_id), item_id_arg(item_id)
+        if not allow_forgotten:
+            self._refuse_forgotten(user_id)
         if item_id not in self._known_items():
             raise UnknownItemError(f"item {item_id!r} is not in the graph or the inbox; ingest it first")
         event = pd.DataFrame(
@@ -615,8 +637,11 @@ class InterestGraph:
             ]
         )
         event["event_key"] = event_keys(event)
-        self.workdir.stage("events", event)
+        staged = self.workdir.stage("events", event)
         with self.workdir.inbox_lock():
+            if not allow_forgotten and id_digest(user_id) in self.workdir.forgotten():
+                staged.unlink(missing_ok=True)  # forget_user ran meanwhile: keep nothing of theirs
+                self._refuse_forgotten(user_id)
             dislikes = self._live_dislikes()
             if kind == "dislike":
                 dislikes.setdefault(user_id, set()).add(item_id)
@@ -630,6 +655,15 @@ class InterestGraph:
             "staged": True,
             "filtered_now": kind == "dislike",
         }
+
+    def _refuse_forgotten(self, user_id: str) -> None:
+        """Raise ForgottenUserError when the user's digest is in the forgotten registry."""
+        if id_digest(user_id) in self.workdir.forgotten():
+            raise ForgottenUserError(
+                f"feedback refused: user {user_id!r} was removed with forget_user, so nothing of theirs "
+                "is stored again; fix: pass allow_forgotten=True (ikg feedback --allow-forgotten) "
+                "only if the user has agreed to return"
+            )
 
     def forget_user(self, user_id: str | int, wait: float = 600.0) -> dict[str, int]:
         """Remove the user and everything derived from them, in every kept version.

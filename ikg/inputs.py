@@ -20,6 +20,10 @@ class UnknownUserError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class ForgottenUserError(ValueError):
+    """A write for a user removed by `forget_user`, refused unless the caller allows it (they returned)."""
+
+
 class NotRefreshedError(RuntimeError):
     """Nothing is served yet: no refresh has completed."""
 

@@ -120,6 +120,18 @@ class LocalStages:
     ) -> pd.DataFrame:
         return builder.user_interests(interactions, item_concepts, items, review_concepts)
 
+    def inputs(self, workdir: Any, state: Any, pending: list, items: pd.DataFrame, full: bool) -> None:
+        """The local engine takes its inputs from the frames it is given."""
+
+    def keep_state(self, folder: Any) -> None:
+        """The local engine keeps no state beside the version's tables."""
+
+    def extract_items(self, extractor: Any, items: pd.DataFrame, progress: Any) -> pd.DataFrame:
+        return _extract_items(extractor, items, progress)
+
+    def extract_reviews(self, extractor: Any, events: pd.DataFrame, progress: Any) -> pd.DataFrame:
+        return _extract_reviews(extractor, events, progress)
+
     def write_item_item(self, folder: Any, walk: Any) -> None:
         """The local engine builds the item-item index when a version is served (kg.proximity)."""
 
@@ -153,6 +165,22 @@ def _gather(kind: str, pending: list) -> pd.DataFrame:
     if kind == "events":
         frames = [f.assign(event_key=event_keys(f)) for f in frames]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _drop_repeats(new_events: pd.DataFrame, old_events: pd.DataFrame) -> pd.DataFrame:
+    """New events without those whose identity the version already holds or an earlier batch repeats.
+
+    Ingest already skips known events; this keeps a refresh exact when the same event reaches the
+    inbox twice anyway (a rollback's replay, two writers staging it at once).
+    """
+    if not len(new_events):
+        return new_events
+    keys = new_events["event_key"].to_numpy(dtype="uint64")
+    held = old_events["event_key"].to_numpy(dtype="uint64") if len(old_events) else np.zeros(0, "uint64")
+    repeat = np.isin(keys, held) | pd.Series(keys).duplicated().to_numpy()
+    if repeat.any():
+        log.info("refresh: %d inbox events already taken in, skipped", int(repeat.sum()))
+    return new_events[~repeat].reset_index(drop=True)
 
 
 def _merge_items(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -347,6 +375,7 @@ def run_refresh(
             if col not in new_events:
                 new_events[col] = None
         new_events["event_key"] = event_keys(new_events)
+        new_events = _drop_repeats(new_events, old_events)
         known = set(items["item_id"])
         unknown = ~new_events["item_id"].isin(known) if len(new_events) else pd.Series(dtype=bool)
         quarantined = int(unknown.sum()) if len(new_events) else 0
@@ -372,6 +401,7 @@ def run_refresh(
             else new_events[EVENT_COLUMNS]
         )
         events = events.reset_index(drop=True)
+        stages.inputs(workdir, state, pending, items, full)
 
     with timer.step("extract"):
         old_hash = (
@@ -379,7 +409,7 @@ def run_refresh(
         )
         changed = items[[old_hash.get(i) != h for i, h in zip(items["item_id"], items["text_hash"])]]
         extractor = extractor_factory()
-        fresh = _extract_items(extractor, changed, bar)
+        fresh = stages.extract_items(extractor, changed, bar)
         kept = state.table("item_concepts_surface")
         kept = kept[~kept["item_id"].isin(changed["item_id"])] if len(kept) and not full else pd.DataFrame()
         item_surface = pd.concat([kept, fresh], ignore_index=True) if len(kept) else fresh
@@ -391,7 +421,7 @@ def run_refresh(
                 [(_hash(t) if isinstance(t, str) else None) not in seen for t in candidates["text"]]
             ]
         review_surface = pd.concat(
-            [old_reviews, _extract_reviews(extractor, candidates, bar)], ignore_index=True
+            [old_reviews, stages.extract_reviews(extractor, candidates, bar)], ignore_index=True
         )
         review_surface = review_surface.drop_duplicates(["user_id", "item_id", "text_hash", "surface"])
 
@@ -502,6 +532,7 @@ def run_refresh(
                 len(items),
                 gnn_retrain_fraction,
                 False,
+                getattr(stages, "fit_vectors", None),
             )
             gnn_result = result
             for label, (keys, matrix) in result.vectors.items():
@@ -549,6 +580,7 @@ def run_refresh(
     }
     folder = workdir.write_state(version, tables, arrays, meta)
     stages.write_item_item(folder, tuning.get("walk"))
+    stages.keep_state(folder)
     crash_point("state_written")
     with timer.step("commit_graph"), store.atomic():
         written = builder.write_graph(store, changed_rows, removed_rows)

@@ -115,6 +115,17 @@ class Recommendation(_Plain):
     def match(self) -> str:
         return f"{round(100 * self.similarity)}% match"
 
+    def to_dict(self) -> dict[str, Any]:
+        """What `dataclasses.asdict` gives (fresh copies of components and reasons), without its
+        generic deep-copy walk, which cost more than scoring on a served request."""
+        out = {name: getattr(self, name) for name in _RECOMMENDATION_FIELDS}
+        out["components"] = dict(self.components)
+        out["reasons"] = list(self.reasons)
+        return out
+
+
+_RECOMMENDATION_FIELDS = tuple(f.name for f in dataclasses.fields(Recommendation))
+
 
 class Recommendations(list):
     """The list `recommend` returns; `cold_start` is True when the user had no history (popular items)."""

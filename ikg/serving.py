@@ -196,8 +196,14 @@ class ServingModel:
         domain: str | None,
         blend: Mapping[str, float] | None,
         out: torch.Tensor | None,
+        rowwise: bool = False,
     ) -> Scores:
-        """`score`, writing the batch x candidates matrix into `out` when given (a reused buffer)."""
+        """`score`, writing the batch x candidates matrix into `out` when given (a reused buffer).
+
+        `rowwise` runs the dense matmul one user row at a time: the same kernel as a one-user call,
+        so each row's scores are bit-identical to scoring that user alone (a batched matmul may
+        round the last bit differently, which can reorder near-ties).
+        """
         weights = dict(blend or self.domain_blends.get(domain or "") or self.blend)
         total_weight = max(sum(weights.values()), 1e-12)
         candidates = self._candidates(domain)
@@ -212,11 +218,14 @@ class ServingModel:
             np.float32
         )
         shape = (len(rows), len(candidates.cols))
-        total = torch.matmul(
-            torch.from_numpy(augmented),
-            torch.from_numpy(candidates.vectors).T,
-            out=out[: shape[0] * shape[1]].view(shape) if out is not None else None,
-        )
+        users_t, items_t = torch.from_numpy(augmented), torch.from_numpy(candidates.vectors).T
+        target = out[: shape[0] * shape[1]].view(shape) if out is not None else None
+        if rowwise and len(rows) > 1:
+            total = target if target is not None else torch.empty(shape, dtype=torch.float32)
+            for b in range(shape[0]):
+                torch.matmul(users_t[b : b + 1], items_t, out=total[b : b + 1])
+        else:
+            total = torch.matmul(users_t, items_t, out=target)
         flat_total = total.view(-1)
         parts: dict[str, WalkScores] = {}
         walks = {
@@ -238,17 +247,27 @@ class ServingModel:
         dense: dict[str, np.ndarray] = {}
         w_lowpass = weights.get("lowpass", 0.0) / total_weight
         if w_lowpass and self.lowpass is not None and candidates.lowpass_out is not None:
-            dense["lowpass"] = self._lowpass_scores(rows, candidates.lowpass_out)
+            dense["lowpass"] = self._lowpass_scores(rows, candidates.lowpass_out, rowwise)
             total.add_(torch.from_numpy(dense["lowpass"]), alpha=w_lowpass)
         return Scores(total.numpy(), candidates.cols, parts, rows, dense)
 
-    def _lowpass_scores(self, rows: np.ndarray, item_out: np.ndarray) -> np.ndarray:
-        """The low-pass filter over the candidates, scaled to [-1, 1] by each user's maximum."""
+    def _lowpass_scores(self, rows: np.ndarray, item_out: np.ndarray, rowwise: bool = False) -> np.ndarray:
+        """The low-pass filter over the candidates, scaled to [-1, 1] by each user's maximum.
+
+        `rowwise`: one matmul per user row, as in `_score` (bit-identical to a one-user call).
+        """
         assert self.lowpass is not None
         history = self.index.R[np.maximum(rows, 0)]
         user_in = np.asarray(history @ self.lowpass.item_in, dtype=np.float32)
         user_in[rows < 0] = 0.0
-        scores = torch.matmul(torch.from_numpy(user_in), torch.from_numpy(item_out).T).numpy()
+        users_t, items_t = torch.from_numpy(user_in), torch.from_numpy(item_out).T
+        if rowwise and len(rows) > 1:
+            out = torch.empty((len(rows), item_out.shape[0]), dtype=torch.float32)
+            for b in range(len(rows)):
+                torch.matmul(users_t[b : b + 1], items_t, out=out[b : b + 1])
+            scores = out.numpy()
+        else:
+            scores = torch.matmul(users_t, items_t).numpy()
         peak = np.abs(scores).max(axis=1, keepdims=True) if scores.shape[1] else np.ones((len(rows), 1))
         return scores / np.maximum(peak, 1e-12)
 
@@ -319,15 +338,18 @@ class ServingModel:
         exclude: Mapping[str, set[str]] | None = None,
         with_reasons: bool = True,
         diversity: float = 0.0,
+        rowwise: bool = False,
     ) -> list[list[Recommendation]]:
         """Top-k per user; `exclude[user]` adds item ids to filter (e.g. fresh dislikes).
+
+        `rowwise=True` gives each user exactly what a one-user call gives (see `_score`).
 
         Scoring, filtering, top-k and every component of the results are whole-batch array
         operations; only the result objects (and the reasons, when asked) are made per item.
         """
         candidates = self._candidates(domain)
         scores = self._score(
-            user_ids, domain, None, out=self._workspace(len(user_ids) * len(candidates.cols))
+            user_ids, domain, None, out=self._workspace(len(user_ids) * len(candidates.cols)), rowwise=rowwise
         )
         rows = scores.rows
         total = scores.total

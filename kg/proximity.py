@@ -64,7 +64,11 @@ def _matrix(
 
 
 def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Keep the `k` largest entries of each row (ties broken by column)."""
+    """Keep the `k` largest entries of each row; among equal values the lowest column (item index) wins.
+
+    Deterministic whatever order the row's entries are stored in, so a version's neighbour lists
+    (and the recommendations built on them) do not depend on how a matrix product laid them out.
+    """
     m = matrix.tocsr()
     m.sum_duplicates()
     counts = np.diff(m.indptr)
@@ -75,12 +79,21 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
         lo, hi = m.indptr[r], m.indptr[r + 1]
         data, idx = m.data[lo:hi], m.indices[lo:hi]
         if hi - lo > k:
-            keep = np.argpartition(-data, k - 1)[:k]
+            keep = _top_k_lowest_index(data, idx, k)
             data, idx = data[keep], idx[keep]
         rows.append(np.full(len(idx), r))
         cols.append(idx)
         vals.append(data)
     return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=m.shape)
+
+
+def _top_k_lowest_index(data: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the `k` largest values; ties at the cut go to the lowest `idx` (linear time)."""
+    kth = np.partition(data, len(data) - k)[len(data) - k]
+    above = np.flatnonzero(data > kth)
+    tied = np.flatnonzero(data == kth)
+    tied = tied[np.argsort(idx[tied], kind="stable")][: k - len(above)]
+    return np.concatenate([above, tied])
 
 
 def row_normalise(matrix: sp.csr_matrix, alpha: float = 1.0) -> sp.csr_matrix:
@@ -155,12 +168,21 @@ class ProximityIndex:
         return np.array([self.user_index.get(u, -1) for u in user_ids])
 
     def _starts(self, rows: np.ndarray, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        """Rows of `matrix` for user rows (-1 = unknown user -> an empty row)."""
+        """Rows of `matrix` for user rows (-1 = unknown user -> an empty row).
+
+        Unknown rows are emptied by slicing, not by a diagonal product, so each known row keeps
+        the nonzero order it has when picked alone: a user's walk scores are then bit-identical
+        whether or not the batch holds unknown users.
+        """
         safe = np.where(rows >= 0, rows, 0)
-        picked = matrix[safe]
-        if (rows < 0).any():
-            picked = sp.diags((rows >= 0).astype(np.float32)) @ picked
-        return picked.tocsr()
+        picked = matrix[safe].tocsr()
+        known = rows >= 0
+        if not known.all():
+            lengths = np.diff(picked.indptr)
+            keep = np.repeat(known, lengths)
+            indptr = np.concatenate([[0], np.cumsum(np.where(known, lengths, 0))]).astype(picked.indptr.dtype)
+            picked = sp.csr_matrix((picked.data[keep], picked.indices[keep], indptr), shape=picked.shape)
+        return picked
 
     def collaborative(self, rows: np.ndarray) -> sp.csr_matrix:
         """RP3beta scores (batch x items, sparse) for user row indices (-1 = unknown user)."""

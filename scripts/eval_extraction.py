@@ -3,7 +3,7 @@
     python scripts/eval_extraction.py [--kind local|llm] [--k 8] [--entities]
 
 Matching rule and threshold: see encoders/evaluation.py (same canonical key, or MiniLM
-cosine of names >= 0.75). Prints overall and per-domain micro precision / recall / F1.
+cosine of the lemma forms >= 0.75). Prints overall and per-domain micro precision / recall / F1.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         f"eval set: {args.path} ({len(data)} items, {len(by_domain)} domains); extractor={args.kind} k={args.k}"
         + (f" phrase_vectors={args.phrase_vectors} entities={args.entities}" if args.kind == "local" else "")
     )
-    print(f"match: same canonical key or MiniLM name cosine >= {MATCH_SIM}; extraction took {elapsed:.1f}s")
+    print(
+        f"match: same canonical key or MiniLM cosine of lemma forms >= {MATCH_SIM}; extraction took {elapsed:.1f}s"
+    )
     print(f"{'domain':<10} {'items':>5} {'precision':>9} {'recall':>7} {'f1':>6}")
     for dom in sorted(by_domain):
         idx = by_domain[dom]

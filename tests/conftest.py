@@ -63,3 +63,12 @@ def _quiet_tokenizers():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     yield
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] SparkSession for every Spark test (JVM start once); stopped at the end of the session."""
+    from ikg.spark import spark_session
+
+    with spark_session("local[2]", {"spark.sql.shuffle.partitions": "4"}) as session:
+        yield session

@@ -597,6 +597,7 @@ def test_graph_health(graph):
         ("relationships", "IN_DOMAIN"): len(IN_DOMAIN),
         ("relationships", "IN_TOPIC"): len(IN_TOPIC),
         ("relationships", "RELATED_TO"): len(RELATED_TO),
+        ("relationships", "LEADS_TO"): len(LEADS_TO),
         ("orphan_nodes", "Concept"): 1,
         ("orphan_nodes", "Item"): 1,
         ("orphan_nodes", "Topic"): 1,

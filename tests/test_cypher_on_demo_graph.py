@@ -56,7 +56,7 @@ def test_graph_health_counts_match_what_the_refresh_built(demo_graph):
     assert health[("meta", "active_version")] == report.model_version
     for label in ("User", "Item", "Concept", "Topic"):
         assert health[("nodes", label)] == report.counts[label]
-    for rel in ("INTERACTED", "INTERESTED_IN", "HAS_CONCEPT", "RELATED_TO"):
+    for rel in ("INTERACTED", "INTERESTED_IN", "HAS_CONCEPT", "RELATED_TO", "LEADS_TO"):
         assert health[("relationships", rel)] == report.counts[rel]
     assert health[("items", "without_embedding")] == 0 and health[("items", "without_text_embedding")] == 0
 

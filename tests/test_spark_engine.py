@@ -1,6 +1,6 @@
 """The Spark engine (ikg.spark) against the local engine: same rules, same graph, same recommendations.
 
-Spark runs in `local[2]` with one SparkSession for the whole module. The stage tests use
+Spark runs in `local[2]` with one SparkSession for the whole test session (tests/conftest.py). The stage tests use
 synthetic data of 200k events and compare each Spark stage with the local function on the
 same input; the end-to-end tests refresh the same graph with both engines (real spaCy and
 MiniLM extraction, made once and shared; no GNN: its training is not bit-reproducible).
@@ -24,15 +24,6 @@ from kg.synthetic import make_cross_domain
 from kg.weights import WeightConfig, aggregate_interactions
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """One local[2] SparkSession for the module; stopped (with its JVM) at the end."""
-    from ikg.spark import spark_session
-
-    with spark_session("local[2]", {"spark.sql.shuffle.partitions": "4"}) as session:
-        yield session
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
 // name: graph_health
 // purpose: A health check of the whole graph, one row per measure (check, name, value):
-//   node counts per schema label, relationship counts per schema type, nodes with a label
-//   outside the schema, orphan nodes (no relationship at all) per label, items without a GNN
-//   `embedding` or a `text_embedding`, items without an IN_DOMAIN edge or whose `domain`
-//   property disagrees with it, and the active model version ((:IkgMeta {key: 'active_version'})).
+//   node counts per schema label, relationship counts per schema type (LEADS_TO included),
+//   nodes with a label outside the schema, orphan nodes (no relationship at all) per label,
+//   items without a GNN `embedding` or a `text_embedding`, items without an IN_DOMAIN edge or
+//   whose `domain` property disagrees with it, and the active model version ((:IkgMeta {key: 'active_version'})).
 // params: none
 // example: ikg cypher run graph_health
 CALL () {
@@ -19,7 +19,8 @@ CALL () {
     {check: 'relationships', name: 'HAS_CONCEPT', value: COUNT { ()-[:HAS_CONCEPT]->() }},
     {check: 'relationships', name: 'IN_DOMAIN', value: COUNT { ()-[:IN_DOMAIN]->() }},
     {check: 'relationships', name: 'IN_TOPIC', value: COUNT { ()-[:IN_TOPIC]->() }},
-    {check: 'relationships', name: 'RELATED_TO', value: COUNT { ()-[:RELATED_TO]->() }}
+    {check: 'relationships', name: 'RELATED_TO', value: COUNT { ()-[:RELATED_TO]->() }},
+    {check: 'relationships', name: 'LEADS_TO', value: COUNT { ()-[:LEADS_TO]->() }}
   ] AS row
   RETURN row.check AS check, row.name AS name, row.value AS value, 0 AS section
   UNION ALL

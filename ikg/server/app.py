@@ -29,8 +29,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ikg.graph import FEEDBACK_KINDS, InterestGraph, UnknownItemError
+from ikg.inputs import diversity_arg, positive_int_arg, user_id_arg
+from ikg.results import Recommendations
+from ikg.server.batching import Batcher
 from ikg.server.metrics import ServerMetrics
 from ikg.server.security import Tokens
+from ikg.server.threads import one_torch_thread
 from ikg.server.versions import NothingToServe, VersionHolder
 from kg.ids import MAX_ID_LENGTH
 
@@ -40,6 +44,8 @@ VERSION_HEADER = "X-IKG-Version"
 MAX_K = 1000
 MAX_BATCH_USERS = 1000
 MAX_DOMAIN_LENGTH = 200
+MAX_MICRO_BATCH = 64
+"""At most this many concurrent GET recommendation requests are scored in one pass."""
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
 Domain = Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOMAIN_LENGTH)]
@@ -156,16 +162,46 @@ class Observe:
             self.metrics.observe(scope["method"], label, status, time.perf_counter() - start)
 
 
+# ---- micro-batched recommendations ------------------------------------------------------------
+def _score_batch(key: Any, users: Any) -> dict[str, Recommendations]:
+    """One pass for concurrent GET recommendation requests of the same version and arguments.
+
+    Row-wise scoring makes every user's answer bit-identical to `InterestGraph.recommend` alone.
+    """
+    graph, k, domain, exclude_seen, diversity = key
+    return graph._recommend_with(graph.model(), users, k, domain, exclude_seen, diversity, rowwise=True)
+
+
+def recommend_batched(
+    batcher: Batcher,
+    graph: InterestGraph,
+    user_id: str,
+    k: int,
+    domain: str | None,
+    exclude_seen: bool,
+    diversity: float,
+) -> Recommendations:
+    """`graph.recommend(user_id, ...)`, answered from a batch with concurrent requests like it."""
+    user = user_id_arg(user_id)
+    key = (graph, positive_int_arg(k), domain, bool(exclude_seen), diversity_arg(diversity))
+    return batcher.submit(key, user)
+
+
 # ---- the app ---------------------------------------------------------------------------------
 def create_app(
     opener: Callable[[], InterestGraph],
     folder: str | Path,
     tokens: Tokens | None = None,
     poll: float = 1.0,
+    batch_lanes: int = 1,
 ) -> FastAPI:
-    """The FastAPI app serving the versions ACTIVE names in `folder`, each opened with `opener`."""
+    """The FastAPI app serving the versions ACTIVE names in `folder`, each opened with `opener`.
+
+    `batch_lanes`: how many micro-batches of the same arguments may be scored at once.
+    """
     tokens = tokens or Tokens.from_env()
     holder = VersionHolder(opener, Path(folder), poll=poll)
+    batcher = Batcher(_score_batch, max_batch=MAX_MICRO_BATCH, lanes=batch_lanes)
     metrics = ServerMetrics(holder)
     write_lock = threading.Lock()
     writers: list[InterestGraph] = []
@@ -198,6 +234,7 @@ def create_app(
     )
     app.state.holder = holder
     app.state.metrics = metrics
+    app.state.batcher = batcher
     app.add_middleware(Observe, holder=holder, metrics=metrics)
     bearer_scheme = HTTPBearer(auto_error=False, description="IKG_API_TOKEN (or IKG_ADMIN_TOKEN)")
 
@@ -245,6 +282,7 @@ def create_app(
 
     def answer(request: Request, call: Callable[[InterestGraph], Any], write: bool = False) -> Response:
         """Run `call` on the version this request started on, mapping errors to clear JSON."""
+        one_torch_thread()
         try:
             with holder.use() as served:
                 request.state.ikg_version = served.version
@@ -304,14 +342,15 @@ def create_app(
         exclude_seen: bool = True,
         diversity: DiversityQuery = 0.0,
     ) -> Response:
-        """Top-k items for a user (`InterestGraph.recommend`); unknown users get popular items."""
+        """Top-k items for a user (`InterestGraph.recommend`); unknown users get popular items.
+
+        Concurrent requests with the same arguments are scored together in one pass (the same
+        answers as one by one)."""
         return answer(
             request,
             lambda ig: [
                 r.to_dict()
-                for r in ig.recommend(
-                    user_id, k=k, domain=domain, exclude_seen=exclude_seen, diversity=diversity
-                )
+                for r in recommend_batched(batcher, ig, user_id, k, domain, exclude_seen, diversity)
             ],
         )
 

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from ikg.graph import InterestGraph
 from ikg.server.app import create_app
 from ikg.server.security import Tokens, check_bind
+from ikg.server.threads import one_torch_thread
 from ikg.server.versions import active_signature
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class ServeSpec:
         )
 
     def app(self) -> FastAPI:
+        one_torch_thread()
         return create_app(self.opener(), self.folder, Tokens.from_env(), poll=self.poll)
 
 

@@ -13,6 +13,7 @@
     ikg eval ...                          evaluation against baselines
     ikg cypher list | run NAME            saved exploration queries (read-only by default)
     ikg serve [--host] [--port]           the API over HTTP (extra: interest-kg[server])
+    ikg neo4j-import --out DIR            neo4j-admin CSV files of the active version (initial load)
 
 The graph lives in `--path` (default ./ikg-data, or $IKG_PATH) with the embedded store;
 `--neo4j` uses the server named by NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD instead.
@@ -506,6 +507,15 @@ def _mount_cypher() -> None:
 
 
 _mount_cypher()
+
+
+def _mount_neo4j_import() -> None:
+    from ikg.cli_neo4j_import import neo4j_import
+
+    main.add_command(neo4j_import)
+
+
+_mount_neo4j_import()
 
 if __name__ == "__main__":
     main()

@@ -101,6 +101,17 @@ def _config(home: Path, port: int, heap: str, pagecache: str) -> str:
     )
 
 
+def prepare_home(home: str | os.PathLike[str], port: int = 7687) -> Path:
+    """Create a server home's folders and its neo4j.conf when missing (neo4j-admin reads the same)."""
+    home = Path(home).resolve()
+    for sub in ("conf", "data", "logs", "run", "import"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    conf = home / "conf" / "neo4j.conf"
+    if not conf.exists():
+        conf.write_text(_config(home, port, "1g", "512m"))
+    return home
+
+
 def _bolt_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)

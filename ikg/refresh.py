@@ -483,6 +483,7 @@ def run_refresh(
             ignore = ["updated"] if name == "INTERESTED_IN" else []
             diff, gone = builder.diff_rows(baseline[name], getattr(new_rows, kind)[name], ignore=ignore)
             getattr(changed_rows, kind)[name] = diff
+            changed_rows.added[name] = builder.added_mask(baseline[name], diff)
             getattr(removed_rows, kind)[name] = gone
         crash_point("rows")
 

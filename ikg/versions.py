@@ -37,6 +37,7 @@ def project_state(store: GraphStore, state: State) -> dict[str, int]:
         ignore = ["updated"] if name == "INTERESTED_IN" else []
         diff, gone = builder.diff_rows(have[name], new, ignore=ignore)
         getattr(changed, kind)[name] = diff
+        changed.added[name] = builder.added_mask(have[name], diff)
         getattr(removed, kind)[name] = gone
     with store.atomic():
         written = builder.write_graph(store, changed, removed)

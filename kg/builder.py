@@ -34,6 +34,8 @@ class GraphRows:
 
     nodes: dict[str, pd.DataFrame] = field(default_factory=dict)
     edges: dict[str, pd.DataFrame] = field(default_factory=dict)
+    added: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per label or type, which rows a diff found absent from the store (a store may CREATE them)."""
 
     def counts(self) -> dict[str, int]:
         return {**{k: len(v) for k, v in self.nodes.items()}, **{k: len(v) for k, v in self.edges.items()}}
@@ -328,22 +330,34 @@ def diff_rows(
     return new[~same], removed
 
 
+def added_mask(old: pd.DataFrame, changed: pd.DataFrame) -> np.ndarray:
+    """Which rows of `changed` (from `diff_rows(old, ...)`) have a key that `old` does not hold."""
+    if old.empty or not len(old.columns):
+        return np.ones(len(changed), dtype=bool)
+    keys = row_keys(old)
+    return ~_key_index(changed, keys).isin(_key_index(old, keys))
+
+
 def write_graph(
     store: GraphStore, changed: GraphRows, removed: GraphRows | None = None, progress: Any = None
 ) -> dict[str, int]:
-    """Write changed rows (nodes first, then edges) and delete removed ones; return counts written."""
+    """Write changed rows (nodes first, then edges) and delete removed ones; return counts written.
+
+    Each written row ends with exactly its own properties (`GraphStore.replace_nodes`), so a
+    property a row no longer has is removed; rows in `changed.added` may be created without matching.
+    """
     removed = removed or GraphRows()
     written: dict[str, int] = {}
     for label in NODE_ORDER:
         rows = changed.nodes.get(label)
         if rows is not None and len(rows):
-            written[label] = store.upsert_nodes(label, rows)
+            written[label] = store.replace_nodes(label, rows, changed.added.get(label))
         if progress:
             progress(label)
     for rel in EDGE_ORDER:
         rows, gone = changed.edges.get(rel), removed.edges.get(rel)
         if rows is not None and len(rows):
-            written[rel] = store.upsert_edges(rel, rows)
+            written[rel] = store.replace_edges(rel, rows, changed.added.get(rel))
         if gone is not None and len(gone):
             written[f"-{rel}"] = store.delete_edges(
                 rel, list(zip(gone["src"].tolist(), gone["dst"].tolist()))

@@ -35,6 +35,7 @@ from kg.schema import (
     edge_type,
     frame_records,
     node_type,
+    row_properties,
     validate_edge_frame,
     validate_edges,
     validate_node_frame,
@@ -78,8 +79,11 @@ class _Table:
             self._by[column] = self.frame.groupby(column, sort=False).indices if len(self.frame) else {}
         return self._by[column].get(value, np.zeros(0, dtype=np.int64))
 
-    def upsert(self, batch: pd.DataFrame) -> None:
-        """Set the given cells of existing rows, keep their other cells, append new rows."""
+    def upsert(self, batch: pd.DataFrame, exact: Sequence[str] = ()) -> None:
+        """Set the given cells of existing rows, keep their other cells, append new rows.
+
+        Columns in `exact` end as given: a cell the batch leaves missing is cleared in an existing row.
+        """
         batch = _merge_duplicates(batch, self.keys)
         if not len(self.frame):
             self._replace(batch.reset_index(drop=True))
@@ -87,6 +91,7 @@ class _Table:
         pos = self.positions(_key_index(batch, self.keys))
         fresh = pos < 0
         self._update(pos[~fresh], batch[~fresh])
+        self._clear_missing(pos[~fresh], batch[~fresh], exact)
         if fresh.any():
             self._replace(pd.concat([self.frame, batch[fresh]], ignore_index=True))
 
@@ -99,6 +104,14 @@ class _Table:
                 self.frame[name] = pd.Series(index=self.frame.index, dtype=rows[name].dtype)
             column = self.frame.columns.get_loc(name)
             self.frame.iloc[pos[given], column] = _cells(rows[name][given])
+
+    def _clear_missing(self, pos: np.ndarray, rows: pd.DataFrame, exact: Sequence[str]) -> None:
+        for name in exact:
+            if name not in self.frame:
+                continue
+            gone = rows[name].isna().to_numpy() if name in rows else np.ones(len(rows), dtype=bool)
+            if gone.any():
+                self.frame.iloc[pos[gone], self.frame.columns.get_loc(name)] = None
 
     def delete(self, pos: np.ndarray) -> int:
         """Drop the rows at `pos` (ignoring -1); return how many there were."""
@@ -197,7 +210,34 @@ class EmbeddedStore(GraphStore):
             self._dirty = True
         return len(batch)
 
+    def replace_nodes(
+        self,
+        label: str,
+        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        added: Sequence[bool] | np.ndarray | None = None,
+    ) -> int:
+        nt = node_type(label)
+        batch = _node_batch(label, rows).rename(columns={nt.key: "key"})
+        if len(batch):
+            self._nodes[label].upsert(_stored(batch, nt.kind_of), exact=row_properties(label))
+            self._dirty = True
+        return len(batch)
+
+    def replace_edges(
+        self,
+        rel: str,
+        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        added: Sequence[bool] | np.ndarray | None = None,
+    ) -> int:
+        return self._put_edges(rel, rows, row_properties(rel))
+
     def upsert_edges(self, rel: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
+        return self._put_edges(rel, rows, ())
+
+    def _put_edges(
+        self, rel: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame, exact: Sequence[str]
+    ) -> int:
+        """Upsert edges; properties in `exact` end as given (cleared where a row leaves them missing)."""
         et = edge_type(rel)
         batch = _edge_batch(rel, rows)
         if not len(batch):
@@ -214,7 +254,7 @@ class EmbeddedStore(GraphStore):
                 f"{label} {batch[end].iloc[i]!r} does not exist",
                 f"upsert the {label} nodes before their edges",
             )
-        self._edges[rel].upsert(_stored(batch, et.kind_of))
+        self._edges[rel].upsert(_stored(batch, et.kind_of), exact=exact)
         self._dirty = True
         return len(batch)
 

@@ -1,9 +1,12 @@
 """The graph store on a Neo4j 5.x server, over Bolt with the official driver.
 
-Writes are batched `UNWIND $rows ... MERGE` statements with parameters only; labels,
-relationship types and property names are interpolated solely from `kg.schema`, never from
-user strings. One call is one transaction: a batch is validated first and written whole or
-not at all. Reads run in read transactions. `cypher/schema.cypher` (constraints, lookup
+Writes are batched `UNWIND $rows ...` statements with parameters only; labels, relationship
+types and property names are interpolated solely from `kg.schema`, never from user strings.
+Rows travel as plain lists (no per-row property maps) and every property is SET explicitly.
+A refresh's delta (`replace_*` with `added` flags from its diff) CREATEs the rows the diff knows
+are new and MERGEs only the changed ones, matching endpoints on their unique-key indexes. One
+call (or one `atomic()` block) is one transaction: a batch is validated first and written whole
+or not at all. Reads run in read transactions. `cypher/schema.cypher` (constraints, lookup
 and vector indexes) is applied idempotently on open.
 """
 
@@ -23,13 +26,15 @@ import pandas as pd
 from cypher import schema_statements
 from kg.faults import pause_point
 from kg.schema import (
+    DST,
     EDGE_TYPES,
     NODE_TYPES,
+    SRC,
     VECTOR,
     BatchError,
     edge_type,
-    frame_records,
     node_type,
+    row_properties,
     validate_edge_frame,
     validate_edges,
     validate_node_frame,
@@ -103,6 +108,74 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def _given(clean: pd.DataFrame | list[dict[str, Any]], keys: list[str]) -> list[str]:
+    """Properties set in at least one row of a validated batch, in first-seen order."""
+    if isinstance(clean, pd.DataFrame):
+        return [c for c in clean.columns if c not in keys]
+    return [p for p in dict.fromkeys(p for row in clean for p in row) if p not in keys]
+
+
+def _row_lists(clean: pd.DataFrame | list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
+    """Each row as a list of plain values in `names` order; a missing cell is None."""
+    if isinstance(clean, list):
+        return [[row.get(n) for n in names] for row in clean]
+    columns = []
+    for name in names:
+        if name not in clean:
+            columns.append([None] * len(clean))
+            continue
+        values = clean[name].tolist()
+        for i in np.flatnonzero(clean[name].isna().to_numpy()).tolist():
+            values[i] = None
+        columns.append(values)
+    return [list(row) for row in zip(*columns)]
+
+
+def _fresh(added: Any, payload: list[list[Any]], width: int) -> list[bool]:
+    """Which rows to CREATE: marked added and their key unique in the batch (duplicates are merged in order)."""
+    if added is None:
+        return [False] * len(payload)
+    flags = [bool(a) for a in added]
+    if len(flags) != len(payload):
+        raise ValueError(f"`added` has {len(flags)} flags for {len(payload)} rows")
+    keys = [tuple(row[:width]) for row in payload]
+    seen: dict[tuple, int] = {}
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+    return [flag and seen[key] == 1 for flag, key in zip(flags, keys)]
+
+
+def _set_clause(var: str, props: list[str], exact: bool, offset: int = 1) -> str:
+    """` SET v.p = row[i], ...`: exact rows remove what they do not give; upserts keep it (coalesce)."""
+    if not props:
+        return ""
+    parts = [
+        f"{var}.`{p}` = row[{i + offset}]"
+        if exact
+        else f"{var}.`{p}` = coalesce(row[{i + offset}], {var}.`{p}`)"
+        for i, p in enumerate(props)
+    ]
+    return " SET " + ", ".join(parts)
+
+
+def _raise_missing_end(tx, rel: str, chunk: list[tuple[int, list[Any]]]) -> None:
+    """Name the first row of `chunk` whose source or target node does not exist (the transaction rolls back)."""
+    et = edge_type(rel)
+    for end, label in ((0, et.source), (1, et.target)):
+        nt = node_type(label)
+        keys = sorted({row[end] for _, row in chunk})
+        record = tx.run(_missing_query(nt), keys=keys).single()
+        if record is not None:
+            index = next(i for i, row in chunk if row[end] == record["k"])
+            raise BatchError(
+                f"{rel} batch",
+                index,
+                f"{nt.label} {record['k']!r} does not exist",
+                f"upsert the {nt.label} nodes before their edges",
+            )
+    raise BatchError(f"{rel} batch", None, "fewer relationships were written than rows sent")
 
 
 class Neo4jStore(GraphStore):
@@ -197,53 +270,112 @@ class Neo4jStore(GraphStore):
 
     # ---- writes -------------------------------------------------------------------------
     def upsert_nodes(self, label: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
-        nt = node_type(label)
-        if isinstance(rows, pd.DataFrame):
-            clean = frame_records(validate_node_frame(label, rows))
-        else:
-            clean = validate_nodes(label, list(rows))
-        payload = [{"k": row.pop(nt.key), "p": row} for row in clean]
-        query = f"UNWIND $rows AS row MERGE (n:`{nt.label}` {{`{nt.key}`: row.k}}) SET n += row.p"
+        return self._write_nodes(label, rows, None, exact=False)
 
-        def work(tx):
-            for chunk in _chunks(payload):
-                tx.run(query, rows=chunk).consume()
-
-        if payload:
-            self._write(work)
-        return len(payload)
+    def replace_nodes(
+        self,
+        label: str,
+        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        added: Sequence[bool] | np.ndarray | None = None,
+    ) -> int:
+        return self._write_nodes(label, rows, added, exact=True)
 
     def upsert_edges(self, rel: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> int:
+        return self._write_edges(rel, rows, None, exact=False)
+
+    def replace_edges(
+        self,
+        rel: str,
+        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        added: Sequence[bool] | np.ndarray | None = None,
+    ) -> int:
+        return self._write_edges(rel, rows, added, exact=True)
+
+    def _write_nodes(
+        self, label: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame, added: Any, exact: bool
+    ) -> int:
+        """CREATE the rows marked added, MERGE the others on the key index; SET each property explicitly."""
+        nt = node_type(label)
+        if isinstance(rows, pd.DataFrame):
+            clean: pd.DataFrame | list[dict[str, Any]] = validate_node_frame(label, rows)
+        else:
+            clean = validate_nodes(label, list(rows))
+        props = row_properties(label) if exact else _given(clean, [nt.key])
+        payload = _row_lists(clean, [nt.key, *props])
+        if not payload:
+            return 0
+        fresh = _fresh(added, payload, 1)
+        sets = _set_clause("n", props, exact)
+        create_q = f"UNWIND $rows AS row CREATE (n:`{nt.label}` {{`{nt.key}`: row[0]}}){sets}"
+        merge_q = f"UNWIND $rows AS row MERGE (n:`{nt.label}` {{`{nt.key}`: row[0]}}){sets}"
+        new_rows = [row for row, f in zip(payload, fresh) if f]
+        old_rows = [row for row, f in zip(payload, fresh) if not f]
+
+        def work(tx):
+            from neo4j.exceptions import ConstraintError
+
+            try:
+                for chunk in _chunks(new_rows):
+                    tx.run(create_q, rows=chunk).consume()
+            except ConstraintError:
+                raise BatchError(
+                    f"{label} batch",
+                    None,
+                    f"a {label} row marked as new already exists in the database",
+                    "the store changed behind the refresh's back; run `ikg refresh --full`, which diffs "
+                    "against the store's content",
+                ) from None
+            for chunk in _chunks(old_rows):
+                tx.run(merge_q, rows=chunk).consume()
+
+        self._write(work)
+        return len(payload)
+
+    def _write_edges(
+        self, rel: str, rows: Sequence[Mapping[str, Any]] | pd.DataFrame, added: Any, exact: bool
+    ) -> int:
+        """CREATE the rows marked added, MERGE the others; endpoints matched on their key indexes.
+
+        Rows travel as plain lists (no per-row property maps). A row whose endpoint does not exist
+        makes the statement match fewer rows than it was sent; that rolls the whole write back
+        with a BatchError naming the missing node.
+        """
         et = edge_type(rel)
         src_t, dst_t = node_type(et.source), node_type(et.target)
         if isinstance(rows, pd.DataFrame):
-            clean = frame_records(validate_edge_frame(rel, rows))
+            clean: pd.DataFrame | list[dict[str, Any]] = validate_edge_frame(rel, rows)
         else:
             clean = validate_edges(rel, list(rows))
-        payload = [{"s": row.pop("src"), "d": row.pop("dst"), "p": row} for row in clean]
-        merge_q = (
-            f"UNWIND $rows AS row MATCH (a:`{src_t.label}` {{`{src_t.key}`: row.s}}) "
-            f"MATCH (b:`{dst_t.label}` {{`{dst_t.key}`: row.d}}) "
-            f"MERGE (a)-[r:`{et.type}`]->(b) SET r += row.p"
+        props = row_properties(rel) if exact else _given(clean, [SRC, DST])
+        payload = _row_lists(clean, [SRC, DST, *props])
+        if not payload:
+            return 0
+        fresh = _fresh(added, payload, 2)
+        ends = (
+            f"UNWIND $rows AS row MATCH (a:`{src_t.label}` {{`{src_t.key}`: row[0]}}) "
+            f"MATCH (b:`{dst_t.label}` {{`{dst_t.key}`: row[1]}}) "
         )
+        inline = ", ".join(f"`{p}`: row[{i + 2}]" for i, p in enumerate(props))
+        create_q = ends + f"CREATE (a)-[r:`{et.type}`{{{inline}}}]->(b)"
+        merge_q = (
+            ends + f"MERGE (a)-[r:`{et.type}`]->(b){_set_clause('r', props, exact, 2)} RETURN count(*) AS n"
+        )
+        indexed = list(enumerate(payload))
+        new_rows = [(i, row) for i, row in indexed if fresh[i]]
+        old_rows = [(i, row) for i, row in indexed if not fresh[i]]
 
         def work(tx):
-            for end, nt in (("s", src_t), ("d", dst_t)):
-                keys = sorted({row[end] for row in payload})
-                record = tx.run(_missing_query(nt), keys=keys).single()
-                if record is not None:
-                    index = next(i for i, row in enumerate(payload) if row[end] == record["k"])
-                    raise BatchError(
-                        f"{rel} batch",
-                        index,
-                        f"{nt.label} {record['k']!r} does not exist",
-                        f"upsert the {nt.label} nodes before their edges",
-                    )
-            for chunk in _chunks(payload):
-                tx.run(merge_q, rows=chunk).consume()
+            for chunk in _chunks(new_rows):
+                made = (
+                    tx.run(create_q, rows=[row for _, row in chunk]).consume().counters.relationships_created
+                )
+                if made != len(chunk):
+                    _raise_missing_end(tx, rel, chunk)
+            for chunk in _chunks(old_rows):
+                if tx.run(merge_q, rows=[row for _, row in chunk]).single()["n"] != len(chunk):
+                    _raise_missing_end(tx, rel, chunk)
 
-        if payload:
-            self._write(work)
+        self._write(work)
         return len(payload)
 
     def delete_edges(self, rel: str, pairs: Iterable[tuple[str, str]]) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from kg.builder import EDGE_ORDER, NODE_ORDER
-from kg.schema import EDGE_TYPES, NODE_TYPES, node_type
+from kg.schema import EDGE_TYPES, NODE_TYPES, node_type, row_properties
 from kg.store import GraphSnapshot
 
 
@@ -65,7 +65,11 @@ def has_rows(tables: Mapping[str, pd.DataFrame]) -> bool:
 
 
 def rows_from_snapshot(snapshot: GraphSnapshot, like: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """What a store holds, as row tables with the columns of `like` (per label/type), for `diff_rows`."""
+    """What a store holds, as row tables with the columns of `like` (per label/type), for `diff_rows`.
+
+    Row properties the store holds beyond `like`'s columns are kept too, so a diff sees (and a
+    replace removes) a property the new rows no longer have; properties outside the model are not.
+    """
     out: dict[str, pd.DataFrame] = {}
     for label in NODE_TYPES:
         frame = snapshot.nodes.get(label)
@@ -75,6 +79,7 @@ def rows_from_snapshot(snapshot: GraphSnapshot, like: Mapping[str, pd.DataFrame]
         key = node_type(label).key
         frame = frame.rename(columns={"key": key})
         wanted = list(like[label].columns) if label in like and len(like[label].columns) else [key]
+        wanted += [p for p in row_properties(label) if p not in wanted]
         out[label] = frame[[c for c in wanted if c in frame]].reset_index(drop=True)
     for rel in EDGE_TYPES:
         frame = snapshot.edges.get(rel)
@@ -82,5 +87,6 @@ def rows_from_snapshot(snapshot: GraphSnapshot, like: Mapping[str, pd.DataFrame]
             out[rel] = pd.DataFrame()
             continue
         wanted = list(like[rel].columns) if rel in like and len(like[rel].columns) else ["src", "dst"]
+        wanted += [p for p in row_properties(rel) if p not in wanted]
         out[rel] = frame[[c for c in wanted if c in frame]].reset_index(drop=True)
     return out

@@ -121,6 +121,21 @@ EDGE_TYPES: dict[str, EdgeType] = {
     )
 }
 
+VECTOR_PROPERTIES = frozenset(_VECTOR_PROPS)
+"""Node properties written by `write_vectors` (vectors and their model version), not by graph rows."""
+
+
+def row_properties(name: str) -> list[str]:
+    """The properties a graph row of a label or relationship type owns: all but key and vector ones.
+
+    A row written with `replace_nodes` / `replace_edges` ends with exactly these properties set
+    as given (a missing one is removed); vector properties and anything else are left alone.
+    """
+    if name in NODE_TYPES:
+        return [p for p in NODE_TYPES[name].properties if p not in VECTOR_PROPERTIES]
+    return list(edge_type(name).properties)
+
+
 SRC, DST = "src", "dst"
 """Column names that carry an edge's endpoint keys in edge batches and snapshots."""
 

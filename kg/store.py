@@ -87,6 +87,30 @@ class GraphStore(abc.ABC):
         """Create or update edges between existing nodes (`src`, `dst` keys). Returns rows written."""
 
     @abc.abstractmethod
+    def replace_nodes(
+        self,
+        label: str,
+        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        added: Sequence[bool] | np.ndarray | None = None,
+    ) -> int:
+        """Create or update nodes so each ends with exactly the given row properties. Returns rows written.
+
+        Row properties are `kg.schema.row_properties(label)`: one missing from a row is removed from
+        the node; vector properties (written by `write_vectors`) and properties outside the graph
+        model are left alone. `added[i]` says row i is known not to exist yet (from a diff against
+        the store's content), so a store may create it without matching first.
+        """
+
+    @abc.abstractmethod
+    def replace_edges(
+        self,
+        rel: str,
+        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        added: Sequence[bool] | np.ndarray | None = None,
+    ) -> int:
+        """Create or update edges so each ends with exactly the given properties; like `replace_nodes`."""
+
+    @abc.abstractmethod
     def delete_edges(self, rel: str, pairs: Iterable[tuple[str, str]]) -> int:
         """Delete the edges of type `rel` between the given (src, dst) pairs. Returns how many existed."""
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from kg.proximity import _matrix
 from kg.store import GraphSnapshot
 
 DEFAULT_RANK = 256
@@ -85,17 +86,8 @@ def lowpass_from_snapshot(snapshot: GraphSnapshot, rank: int = DEFAULT_RANK, see
         return None
     if "weight" in edges:
         edges = edges[edges["weight"].astype(float) > 0]
-    item_pos = {k: i for i, k in enumerate(items)}
     users = {u: i for i, u in enumerate(sorted(set(edges["src"])))}
-    cols = edges["dst"].map(item_pos)
-    keep = cols.notna().to_numpy()
-    matrix = sp.csr_matrix(
-        (
-            np.ones(int(keep.sum()), dtype=np.float32),
-            (edges["src"].map(users).to_numpy()[keep], cols.to_numpy()[keep].astype(np.int64)),
-        ),
-        shape=(len(users), len(items)),
-    )
+    matrix = _matrix(edges, users, {k: i for i, k in enumerate(items)}, None)
     return fit_lowpass(matrix, items, rank, seed=seed)
 
 

@@ -104,11 +104,14 @@ class TestInTheSystem:
         assert any(row["lowpass"] > 0 for row in tuning["table"]), "the grid weighs the filter"
 
     def test_a_weighted_filter_is_part_of_every_score_and_shown_as_a_component(self, graph):
-        model = graph.model()
-        model.blend = {"collaborative": 1.0, "lowpass": 1.0}
-        model.domain_blends = {}
-        users = model.index.users[:5]
-        for recs in model.recommend(users, k=10, domain="films", with_reasons=False):
+        model = graph.model()  # shared with other tests through the system's build cache: restore it
+        saved = model.blend, model.domain_blends
+        model.blend, model.domain_blends = {"collaborative": 1.0, "lowpass": 1.0}, {}
+        try:
+            batches = model.recommend(model.index.users[:5], k=10, domain="films", with_reasons=False)
+        finally:
+            model.blend, model.domain_blends = saved
+        for recs in batches:
             for r in recs:
                 assert -1.0 <= r.components["lowpass"] <= 1.0
                 expected = (r.components["collaborative"] + r.components["lowpass"]) / 2

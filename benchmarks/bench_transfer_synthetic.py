@@ -25,9 +25,10 @@ from ikg.eval.metrics import paired_bootstrap
 from ikg.eval.protocols import make_split
 from ikg.eval.runner import evaluate_split
 from ikg.eval.system import InterestGraphSystem, system_method
+from ikg.serving import COMPONENTS
 
 BASELINES = ["popularity", "item-knn", "rp3beta", "lightgcn", "ease", "ridge-map"]
-NAMES = ["collaborative", "concepts", "gnn", "popularity", "transitions"]
+NAMES = list(COMPONENTS)
 
 
 def main() -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -314,7 +316,9 @@ def _baseline_rows(
     return rows_from_snapshot(store.snapshot(), {**new_rows.nodes, **new_rows.edges})
 
 
-def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events: int) -> dict[str, Any]:
+def _tuning(
+    snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events: int, refit_gnn: Any = None
+) -> dict[str, Any]:
     """Re-choose the blend on a full refresh or once RETUNE_FRACTION of the events are new; else keep it."""
     tuned_events = state.meta.get("blend_tuning", {}).get("events")
     if (
@@ -323,7 +327,7 @@ def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events
         or state.meta.get("blend") is None
         or n_events - tuned_events >= RETUNE_FRACTION * max(tuned_events, 1)
     ):
-        return {**tune_blend(snapshot, arrays), "events": n_events}
+        return {**tune_blend(snapshot, arrays, refit_gnn=refit_gnn), "events": n_events}
     return {
         "blend": state.meta["blend"],
         "walk": state.meta.get("walk"),
@@ -333,6 +337,31 @@ def _tuning(snapshot, arrays: dict[str, np.ndarray], state, full: bool, n_events
         "chosen": f"kept from version {state.version} ({n_events - tuned_events} new events since it was "
         f"tuned on {tuned_events}; re-tuned at {RETUNE_FRACTION:.0%} or with --full)",
     }
+
+
+def _gnn_arrays(vectors: Mapping[str, tuple[list[str], np.ndarray]]) -> dict[str, np.ndarray]:
+    """GNN vectors as the version's arrays: gnn_<Label> and gnn_<Label>_keys."""
+    out = {}
+    for label, (keys, matrix) in vectors.items():
+        out[f"gnn_{label}"] = matrix
+        out[f"gnn_{label}_keys"] = np.array(keys, dtype=str)
+    return out
+
+
+def _validation_gnn(text_vectors: Any, config: Any, fit: Any) -> Callable[[Any], dict[str, np.ndarray]]:
+    """A function that trains a fresh GNN (same settings) on tuning's reduced graph, so the
+    GNN weight is tuned on vectors that never saw the hidden validation edges."""
+
+    def refit(reduced: Any) -> dict[str, np.ndarray]:
+        import gnn
+
+        with tempfile.TemporaryDirectory(prefix="ikg-tuning-gnn-") as folder:
+            result = (fit or gnn.fit_vectors)(
+                reduced, text_vectors, config or gnn.GnnConfig(), checkpoint_dir=Path(folder), progress=False
+            )
+        return _gnn_arrays(result.vectors)
+
+    return refit
 
 
 def run_refresh(
@@ -508,6 +537,7 @@ def run_refresh(
 
     gnn_info: dict[str, Any] = {}
     gnn_result = None
+    refit_gnn = None
     arrays = {"item_text": item_vectors, "concept_vectors": vocab.vectors}
     snapshot = snapshot_from_rows(new_rows.nodes, new_rows.edges, {"active_version": version})
     crash_point("gnn")
@@ -535,14 +565,13 @@ def run_refresh(
                 getattr(stages, "fit_vectors", None),
             )
             gnn_result = result
-            for label, (keys, matrix) in result.vectors.items():
-                arrays[f"gnn_{label}"] = matrix
-                arrays[f"gnn_{label}_keys"] = np.array(keys, dtype=str)
+            arrays.update(_gnn_arrays(result.vectors))
+            refit_gnn = _validation_gnn(text_vectors, gnn_config, getattr(stages, "fit_vectors", None))
     with timer.step("lowpass"):
         arrays.update(to_arrays(lowpass_from_snapshot(snapshot)))
     with timer.step("tune_blend"):
         tuning = (
-            _tuning(snapshot, arrays, state, full, len(events))
+            _tuning(snapshot, arrays, state, full, len(events), refit_gnn)
             if tune
             else {"blend": dict(DEFAULT_BLEND), "walk": None, "chosen": "default (not tuned)"}
         )

@@ -49,3 +49,26 @@ def test_nothing_hidden_from_a_test_user_reaches_the_built_graph(data):
     state = system.graph.workdir.load_state()
     events = state.table("events")
     assert not len(events[events["user_id"].isin(hidden_users) & events["item_id"].isin(films)])
+
+
+def test_builds_from_an_items_only_catalog_reuse_its_extraction_and_match_a_build_from_scratch(
+    data, tmp_path
+):
+    from benchmarks.bench_eval_system import build_catalog
+
+    split = make_split(data, "cold-start", "books", "films", seed=2, n_valid=20, n_test=20)
+    build_catalog(data.items, tmp_path / "catalog")
+    from_catalog = InterestGraphSystem(use_gnn=False, catalog=tmp_path / "catalog")
+    from_catalog.fit(split.train, data.items)
+    scratch = InterestGraphSystem(use_gnn=False)
+    scratch.fit(split.train, data.items)
+    reused = from_catalog.graph.workdir.load_state().meta
+    assert reused["timings"]["extract"] < scratch.graph.workdir.load_state().meta["timings"]["extract"]
+    a = from_catalog.graph.store.snapshot()
+    b = scratch.graph.store.snapshot()
+    for label in ("Item", "Concept"):
+        assert sorted(a.node_keys(label)) == sorted(b.node_keys(label))
+    pairs = {(s, d) for s, d in zip(a.edge_frame("HAS_CONCEPT")["src"], a.edge_frame("HAS_CONCEPT")["dst"])}
+    assert pairs == {
+        (s, d) for s, d in zip(b.edge_frame("HAS_CONCEPT")["src"], b.edge_frame("HAS_CONCEPT")["dst"])
+    }

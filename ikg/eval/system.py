@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +26,7 @@ log = logging.getLogger(__name__)
 CF_ONLY = {"collaborative": 1.0, "concepts": 0.0, "gnn": 0.0, "popularity": 0.0}
 """The collaborative walk alone: the grid's check that concepts and the GNN earn their weight."""
 
-_BUILT: dict[tuple[str, bool, float | None], Any] = {}
+_BUILT: dict[tuple[str, bool, float | None, str | None], Any] = {}
 """Training-frame fingerprint -> built InterestGraph, so grid points share one build."""
 
 
@@ -36,7 +38,12 @@ def _fingerprint(train: pd.DataFrame, items: pd.DataFrame) -> str:
 
 
 class InterestGraphSystem:
-    """interest-kg end to end; `blend=None` uses the blend the refresh tuned on its own data."""
+    """interest-kg end to end; `blend=None` uses the blend the refresh tuned on its own data.
+
+    `catalog` is an optional graph folder built from the items alone (ingest_items + refresh):
+    each build starts from a copy of it, so item extraction, concepts and text vectors are paid
+    once for all builds over the same catalog (a refresh re-extracts only items that differ).
+    """
 
     def __init__(
         self,
@@ -45,8 +52,10 @@ class InterestGraphSystem:
         gnn_epochs: int = 60,
         name: str = "ikg",
         half_life_events: float | None = None,
+        catalog: str | Path | None = None,
     ) -> None:
         self.name = name
+        self.catalog = Path(catalog) if catalog is not None else None
         self.half_life_events = half_life_events
         self.blend = dict(blend) if blend else None
         self.use_gnn = use_gnn
@@ -58,9 +67,12 @@ class InterestGraphSystem:
         from ikg import InterestGraph
         from kg.weights import WeightConfig
 
-        key = (_fingerprint(train, items), self.use_gnn, self.half_life_events)
+        catalog = str(self.catalog) if self.catalog is not None else None
+        key = (_fingerprint(train, items), self.use_gnn, self.half_life_events, catalog)
         if key not in _BUILT:
             folder = tempfile.mkdtemp(prefix="ikg-eval-")
+            if self.catalog is not None:
+                shutil.copytree(self.catalog, folder, dirs_exist_ok=True)
             weights = WeightConfig(half_life_events=self.half_life_events)
             graph = InterestGraph.open(
                 folder,
@@ -100,16 +112,18 @@ def system_method(
     use_gnn: bool = True,
     gnn_epochs: int = 60,
     half_lives: Sequence[float | None] = (None,),
+    catalog: str | Path | None = None,
 ) -> Method:
     """The system as a Method whose grid is blends x positional half-lives (None = refresh's own blend).
 
     Each half-life is one build of the graph; blends on the same build cost only scoring.
+    `catalog`: an items-only graph folder each build starts from (see InterestGraphSystem).
     """
     grid = [{"blend": dict(b) if b else None, "half_life_events": h} for h in half_lives for b in blends]
     return Method(
         "ikg",
         lambda blend=None, half_life_events=None: InterestGraphSystem(
-            blend, use_gnn, gnn_epochs, half_life_events=half_life_events
+            blend, use_gnn, gnn_epochs, half_life_events=half_life_events, catalog=catalog
         ),
         grid,
     )

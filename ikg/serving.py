@@ -7,8 +7,11 @@ Score of item i for user u over the candidate items of a request:
 
 collaborative = RP3beta walk, concepts = concept walk and transitions = the learned-bridge walk
 user -> item of another domain -> concept -LEADS_TO-> concept -> item (all `kg.proximity`, each scaled
-to [0, 1] by its per-user maximum), gnn = cosine of the GNN user and item vectors (in
-[-1, 1]: an item pointing away from the user's vector is pushed down), popularity = log
+to [0, 1] by its per-user maximum), gnn = the GNN's score u . i with the user's vector at unit
+length and the item's divided by the largest item norm (in [-1, 1]: the model is trained on the
+dot product, and the item norms it learns carry how broadly an item is liked; ranking by the
+cosine instead threw that away and left cold-start users near random on Food-Kitchen, NDCG@20
+0.003 against 0.05 with the norms kept), popularity = log
 engagement scaled by the candidates' maximum, lowpass = the ideal low-pass graph filter of
 `kg.lowpass` (the user's history through the strongest spectral components of the whole
 user-item graph, scaled by its per-user maximum). The readable 0-1 `similarity` ("88% match")
@@ -104,7 +107,8 @@ class ServingModel:
     titles: dict[str, str]
     concept_names: dict[str, str]
     user_vectors: np.ndarray | None = None  # rows aligned with index.users (zeros when unknown)
-    item_vectors: np.ndarray | None = None  # rows aligned with index.items
+    item_vectors: np.ndarray | None = None  # rows aligned with index.items, divided by the largest norm
+    item_norms: np.ndarray | None = None  # each item vector's norm over the largest (for cosines)
     blend: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BLEND))
     domain_blends: dict[str, dict[str, float]] = field(default_factory=dict)
     """Blends tuned for one target domain (`ikg.tuning`), used when recommending into it."""
@@ -140,7 +144,12 @@ class ServingModel:
             domain_blends={d: dict(b) for d, b in (domain_blends or {}).items()},
         )
         model.user_vectors = _aligned(arrays, "User", index.users)
-        model.item_vectors = _aligned(arrays, "Item", index.items)
+        items_raw = _aligned(arrays, "Item", index.items, unit=False)
+        if items_raw is not None:
+            norms = np.linalg.norm(items_raw, axis=1)
+            largest = max(float(norms.max(initial=0.0)), 1e-12)
+            model.item_vectors = (items_raw / np.float32(largest)).astype(np.float32)
+            model.item_norms = (norms / largest).astype(np.float32)
         model.lowpass = truncate(from_arrays(arrays, index.items), lowpass_rank)
         return model
 
@@ -274,7 +283,7 @@ class ServingModel:
     def _candidates(self, domain: str | None) -> _Candidates:
         """Candidate item vectors with the scaled popularity appended as one more dimension.
 
-        So one matmul gives w_gnn * cos(u, i) + w_pop * popularity(i) for every candidate.
+        So one matmul gives w_gnn * gnn(u, i) + w_pop * popularity(i) for every candidate.
         """
         if domain not in self._domains:
             cols = np.flatnonzero(self.index.domain_mask(domain))
@@ -448,7 +457,9 @@ class ServingModel:
                 "bd,bkd->bk", self.user_vectors[np.maximum(rows, 0)], self.item_vectors[item_cols]
             )
             table["gnn"] = np.where(known, gnn, 0.0)
-            similarity = np.where(known, np.maximum(table["gnn"], 0.0), np.clip(table["score"], 0.0, 1.0))
+            assert self.item_norms is not None
+            cosine = gnn / np.maximum(self.item_norms[item_cols], 1e-12)
+            similarity = np.where(known, np.clip(cosine, 0.0, 1.0), np.clip(table["score"], 0.0, 1.0))
         else:
             table["gnn"] = np.zeros(top.shape)
             similarity = np.clip(table["score"], 0.0, 1.0)
@@ -584,8 +595,10 @@ def _values_at(
     return out
 
 
-def _aligned(arrays: Mapping[str, np.ndarray], label: str, keys: Sequence[str]) -> np.ndarray | None:
-    """GNN vectors of `label` reordered to `keys` (zero rows where missing), unit length."""
+def _aligned(
+    arrays: Mapping[str, np.ndarray], label: str, keys: Sequence[str], unit: bool = True
+) -> np.ndarray | None:
+    """GNN vectors of `label` reordered to `keys` (zero rows where missing), at unit length if `unit`."""
     if f"gnn_{label}" not in arrays:
         return None
     stored = arrays[f"gnn_{label}"]
@@ -595,4 +608,4 @@ def _aligned(arrays: Mapping[str, np.ndarray], label: str, keys: Sequence[str]) 
         j = where.get(key)
         if j is not None:
             out[i] = stored[j]
-    return _unit_rows(out)
+    return _unit_rows(out) if unit else out

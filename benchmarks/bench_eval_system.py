@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ikg.eval import system
 from ikg.eval.datasets import load_dataset
 from ikg.eval.runner import add_to_report
 from ikg.eval.system import CF_ONLY, system_method
@@ -53,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--build-catalog", type=Path, help="build the items-only graph folder at this path and stop"
     )
+    p.add_argument("--keep-builds", action="store_true", help="keep the built graph folders for analysis")
     args = p.parse_args(argv)
+    system.KEEP_BUILDS = args.keep_builds
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.build_catalog:
         return build_catalog(load_dataset(args.data).items, args.build_catalog)

@@ -8,6 +8,7 @@ without rebuilding: the graph built for one training frame is reused (`_BUILT`).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import shutil
@@ -28,6 +29,21 @@ CF_ONLY = {"collaborative": 1.0, "concepts": 0.0, "gnn": 0.0, "popularity": 0.0}
 
 _BUILT: dict[tuple[str, bool, float | None, str | None], Any] = {}
 """Training-frame fingerprint -> built InterestGraph, so grid points share one build."""
+
+_FOLDERS: list[str] = []
+"""Temporary graph folders this process made for its builds (hundreds of MB each on real data)."""
+KEEP_BUILDS = False
+"""Set to keep the build folders after exit (for analysis); their paths are logged."""
+
+
+@atexit.register
+def _remove_build_folders() -> None:
+    """Delete the temporary build folders this process created (and nothing else) when it exits."""
+    for folder in _FOLDERS:
+        if KEEP_BUILDS:
+            log.info("ikg eval build kept in %s", folder)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _fingerprint(train: pd.DataFrame, items: pd.DataFrame) -> str:
@@ -71,6 +87,7 @@ class InterestGraphSystem:
         key = (_fingerprint(train, items), self.use_gnn, self.half_life_events, catalog)
         if key not in _BUILT:
             folder = tempfile.mkdtemp(prefix="ikg-eval-")
+            _FOLDERS.append(folder)
             if self.catalog is not None:
                 shutil.copytree(self.catalog, folder, dirs_exist_ok=True)
             weights = WeightConfig(half_life_events=self.half_life_events)

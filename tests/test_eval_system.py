@@ -15,6 +15,19 @@ def data():
     return synthetic_dataset(0, n_users=300, items_per_domain=240, events_per_user=60, noise=0.1)
 
 
+@pytest.fixture(scope="module")
+def split(data):
+    return make_split(data, "cold-start", "books", "films", seed=1, n_valid=30, n_test=40)
+
+
+@pytest.fixture(scope="module")
+def scratch(data, split):
+    """The system built from scratch (real extraction, no GNN) on the split's training events; read only."""
+    system = InterestGraphSystem(use_gnn=False)
+    system.fit(split.train, data.items)
+    return system
+
+
 def test_the_system_recovers_planted_interests_at_least_twice_as_well_as_popularity(data):
     report = run_evaluation(
         data,
@@ -33,10 +46,8 @@ def test_the_system_recovers_planted_interests_at_least_twice_as_well_as_popular
     assert report.compare("ikg", "popularity", "recall").p_win > 0.99
 
 
-def test_nothing_hidden_from_a_test_user_reaches_the_built_graph(data):
-    split = make_split(data, "cold-start", "books", "films", seed=1, n_valid=30, n_test=40)
-    system = InterestGraphSystem(use_gnn=False)
-    system.fit(split.train, data.items)
+def test_nothing_hidden_from_a_test_user_reaches_the_built_graph(data, split, scratch):
+    system = scratch
     snapshot = system.graph.store.snapshot()
     built = snapshot.edge_frame("INTERACTED").rename(columns={"src": "user_id", "dst": "item_id"})
     assert not len(find_leaks(built[["user_id", "item_id"]], split))
@@ -52,16 +63,13 @@ def test_nothing_hidden_from_a_test_user_reaches_the_built_graph(data):
 
 
 def test_builds_from_an_items_only_catalog_reuse_its_extraction_and_match_a_build_from_scratch(
-    data, tmp_path
+    data, split, scratch, tmp_path
 ):
     from benchmarks.bench_eval_system import build_catalog
 
-    split = make_split(data, "cold-start", "books", "films", seed=2, n_valid=20, n_test=20)
     build_catalog(data.items, tmp_path / "catalog")
     from_catalog = InterestGraphSystem(use_gnn=False, catalog=tmp_path / "catalog")
     from_catalog.fit(split.train, data.items)
-    scratch = InterestGraphSystem(use_gnn=False)
-    scratch.fit(split.train, data.items)
     reused = from_catalog.graph.workdir.load_state().meta
     assert reused["timings"]["extract"] < scratch.graph.workdir.load_state().meta["timings"]["extract"]
     a = from_catalog.graph.store.snapshot()

@@ -545,6 +545,7 @@ def run_refresh(
         if use_gnn:
             import gnn
 
+            fit = getattr(stages, "fit_vectors", None)  # the engine's trainer (Spark: TorchDistributor)
             text_vectors = {
                 "Item": (items["item_id"].tolist(), item_vectors),
                 "Concept": (concept_keys, concept_vectors),
@@ -562,11 +563,11 @@ def run_refresh(
                 len(items),
                 gnn_retrain_fraction,
                 False,
-                getattr(stages, "fit_vectors", None),
+                fit,
             )
             gnn_result = result
             arrays.update(_gnn_arrays(result.vectors))
-            refit_gnn = _validation_gnn(text_vectors, gnn_config, getattr(stages, "fit_vectors", None))
+            refit_gnn = _validation_gnn(text_vectors, gnn_config, fit)
     with timer.step("lowpass"):
         arrays.update(to_arrays(lowpass_from_snapshot(snapshot)))
     with timer.step("tune_blend"):
